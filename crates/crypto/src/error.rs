@@ -3,7 +3,9 @@
 /// What can go wrong while deriving, wrapping or using keys.
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
-    #[error("the passphrase or key file does not unlock this workspace (check COVAULT_PASSPHRASE or the key file)")]
+    #[error(
+        "the passphrase or key file does not unlock this workspace (check COVAULT_PASSPHRASE or the key file)"
+    )]
     WrongKey,
     #[error("integrity check failed: {what}")]
     Integrity { what: &'static str },

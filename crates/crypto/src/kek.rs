@@ -218,7 +218,8 @@ impl Kek {
     }
 
     fn wrap_bytes(&self, key: &[u8; KEY_LEN], context: &[u8]) -> Result<WrappedKey, CryptoError> {
-        let bytes = self.seal_key_bytes(key, &[WRAP_LABEL, self.id.as_str().as_bytes(), context])?;
+        let bytes =
+            self.seal_key_bytes(key, &[WRAP_LABEL, self.id.as_str().as_bytes(), context])?;
         Ok(WrappedKey {
             kek_id: self.id.clone(),
             bytes,
@@ -334,10 +335,12 @@ mod tests {
     use super::*;
 
     fn kek() -> Kek {
-        KekMaterial::from_key_file(b"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n")
-            .unwrap()
-            .into_kek(KekId::from_stored("kek-test".into()))
-            .unwrap()
+        KekMaterial::from_key_file(
+            b"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+        )
+        .unwrap()
+        .into_kek(KekId::from_stored("kek-test".into()))
+        .unwrap()
     }
 
     #[test]
@@ -376,7 +379,10 @@ mod tests {
             .unwrap();
         let check = right.check_value().unwrap();
         assert!(right.verify_check(&check).is_ok());
-        assert!(matches!(wrong.verify_check(&check), Err(CryptoError::WrongKey)));
+        assert!(matches!(
+            wrong.verify_check(&check),
+            Err(CryptoError::WrongKey)
+        ));
     }
 
     #[test]

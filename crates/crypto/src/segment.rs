@@ -185,7 +185,14 @@ mod tests {
     #[test]
     fn round_trips_at_boundaries() {
         let key = DataKey::generate().unwrap();
-        for len in [0, 1, SEGMENT_SIZE - 1, SEGMENT_SIZE, SEGMENT_SIZE + 1, 3 * SEGMENT_SIZE] {
+        for len in [
+            0,
+            1,
+            SEGMENT_SIZE - 1,
+            SEGMENT_SIZE,
+            SEGMENT_SIZE + 1,
+            3 * SEGMENT_SIZE,
+        ] {
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let segs = seal_all(&key, IDS, &data);
             assert_eq!(segs.len() as u64, segment_count(len as u64));

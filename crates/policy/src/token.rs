@@ -100,7 +100,9 @@ impl PresentedToken {
         let rest = text.strip_prefix(PREFIX).ok_or(TokenError::Malformed)?;
         let (id, secret) = rest.split_once('_').ok_or(TokenError::Malformed)?;
         let is_hex = |s: &str, n: usize| {
-            s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            s.len() == n
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         };
         if !is_hex(id, ID_HEX) || !is_hex(secret, SECRET_HEX) {
             return Err(TokenError::Malformed);

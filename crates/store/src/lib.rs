@@ -1,1 +1,30 @@
-//! placeholder
+//! The encrypted, versioned workspace: paths, files, versions, tiers, the keyring, metadata and
+//! blobs, and atomic durable writes.
+//!
+//! Storage is a stack: a [`BlobStore`] (local directory now, S3 later) holds only sealed bytes;
+//! a [`MetadataStore`] (SQLite now, PostgreSQL later) holds records; [`Workspace`] is the one
+//! layer that talks to both and the only one that encrypts and decrypts. It knows nothing of
+//! HTTP or policy: callers reach it only through the guard crate, which authorizes and audits.
+//! Every change takes an [`AuditEvent`] that commits in the same transaction.
+
+mod blob;
+mod error;
+mod keyring;
+mod local;
+mod meta;
+mod migrate;
+mod path;
+mod sqlite;
+mod workspace;
+
+pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
+pub use covault_audit::AuditEvent;
+pub use error::StoreError;
+pub use keyring::{KekSource, Keyring, NewKekSource};
+pub use local::{DataDir, LocalBlobStore, LockMode};
+pub use meta::{FileRecord, MetadataStore, NewVersion, TokenRecord, VersionKind, VersionRecord};
+pub use path::{PathLimits, WorkspacePath};
+pub use sqlite::SqliteMetadata;
+pub use workspace::{
+    ByteStream, PutOptions, VerifyProblem, VerifyReport, VersionStream, Workspace, WorkspaceOptions,
+};

@@ -1,0 +1,58 @@
+//! Blob storage: where sealed bytes live, addressed by a version's random id.
+//!
+//! The interface is blocking on purpose: the encrypting layer streams segments on a blocking
+//! thread (crypto is CPU work), and a network backend can bridge with a runtime handle there.
+//! A blob becomes visible under its key only through [`BlobWrite::commit`], which makes it
+//! durable first; dropping a writer without committing discards it.
+
+use crate::StoreError;
+
+/// A blob's address: the hex id of the version whose sealed bytes it holds.
+// INVARIANT: 32 lowercase hexadecimal characters (checked by `parse`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = text.len() == 32
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then(|| Self(text.to_owned()))
+    }
+    pub fn from_version_id(version_id: &[u8; 16]) -> Self {
+        Self(hex::encode(version_id))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A blob being written. Not visible until `commit` returns.
+pub trait BlobWrite: Send {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Makes the blob durable (data and directory entry) and visible under its key.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Sequential reader over a committed blob.
+pub trait BlobRead: Send {
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), StoreError>;
+}
+
+/// A place for sealed blobs. Implementations never see plaintext.
+pub trait BlobStore: Send + Sync {
+    fn create(&self, key: &BlobKey) -> Result<Box<dyn BlobWrite>, StoreError>;
+    fn open(&self, key: &BlobKey) -> Result<Box<dyn BlobRead>, StoreError>;
+    /// Removes a blob durably; removing a missing blob is not an error.
+    fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;
+    fn exists(&self, key: &BlobKey) -> Result<bool, StoreError>;
+    /// Every committed blob key.
+    fn list(&self) -> Result<Vec<BlobKey>, StoreError>;
+    /// Removes leftovers of interrupted writes; returns how many were removed.
+    fn remove_temporaries(&self) -> Result<usize, StoreError>;
+}

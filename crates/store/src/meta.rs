@@ -1,0 +1,229 @@
+//! Metadata records and the [`MetadataStore`] interface (SQLite now; PostgreSQL behind the
+//! same trait). Every state-changing method takes the audit event that describes it and
+//! commits both in one transaction: no change without its event, no event without its change.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use covault_audit::AuditEvent;
+use covault_crypto::{ContentHash, KdfParams, KekId, WrappedKey};
+use covault_policy::{Principal, Tier, TokenHash, TokenId};
+
+use crate::{BlobKey, StoreError, WorkspacePath};
+
+/// How a KEK is obtained.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KekSourceKind {
+    /// Argon2id over a passphrase with these parameters.
+    Passphrase(KdfParams),
+    /// A 256-bit key read from a file or the environment.
+    KeyFile,
+}
+
+/// A stored KEK generation: how to derive it and how to check it. Never the key itself.
+#[derive(Clone, Debug)]
+pub struct KekRecord {
+    pub id: KekId,
+    pub source: KekSourceKind,
+    pub check: Vec<u8>,
+    pub created_at_ms: i64,
+}
+
+/// A stored API token (hash only).
+#[derive(Clone, Debug)]
+pub struct TokenRecord {
+    pub id: TokenId,
+    pub principal_id: String,
+    pub hash: TokenHash,
+    pub description: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+    pub last_used_at_ms: Option<i64>,
+}
+
+/// A file: a path with a history of versions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRecord {
+    pub id: String,
+    pub path: WorkspacePath,
+    pub tier: Tier,
+    /// 0 until the first version commits (such files are invisible).
+    pub current_version: i64,
+    pub created_at_ms: i64,
+    pub deleted_at_ms: Option<i64>,
+    pub purged_at_ms: Option<i64>,
+}
+
+/// How a version came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionKind {
+    Write,
+    Restore,
+}
+
+impl VersionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionKind::Write => "write",
+            VersionKind::Restore => "restore",
+        }
+    }
+}
+
+/// One committed version of a file.
+#[derive(Clone, Debug)]
+pub struct VersionRecord {
+    pub file_id: String,
+    pub version: i64,
+    pub version_id: [u8; 16],
+    pub size: u64,
+    pub content_hash: ContentHash,
+    pub author: String,
+    pub created_at_ms: i64,
+    pub tier: Tier,
+    pub kind: VersionKind,
+    pub restored_from: Option<i64>,
+    /// `None` once purged (crypto-shredded).
+    pub wrapped_key: Option<WrappedKey>,
+}
+
+impl VersionRecord {
+    pub fn blob_key(&self) -> BlobKey {
+        BlobKey::from_version_id(&self.version_id)
+    }
+}
+
+/// A version about to be committed (its blob is already durable).
+#[derive(Clone, Debug)]
+pub struct NewVersion {
+    pub file_id: String,
+    pub version_id: [u8; 16],
+    pub size: u64,
+    pub content_hash: ContentHash,
+    pub author: String,
+    pub created_at_ms: i64,
+    pub tier: Tier,
+    pub kind: VersionKind,
+    pub restored_from: Option<i64>,
+    pub wrapped_key: WrappedKey,
+}
+
+/// Everything `covault init` writes, in one transaction.
+pub struct InitRecords<'a> {
+    pub kek: &'a KekRecord,
+    pub hash_key: &'a WrappedKey,
+    pub operator: &'a Principal,
+    pub admin: &'a Principal,
+    pub admin_token: &'a TokenRecord,
+}
+
+/// A data key to re-wrap during rotation.
+#[derive(Clone, Debug)]
+pub struct WrappedKeyRow {
+    pub file_id: String,
+    pub version: i64,
+    pub version_id: [u8; 16],
+    pub wrapped: WrappedKey,
+}
+
+/// Metadata persistence. Implementations are transactional and durable on commit.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// Applies pending schema migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    async fn is_initialized(&self) -> Result<bool, StoreError>;
+    async fn initialize(&self, init: InitRecords<'_>, event: &AuditEvent)
+    -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn active_kek(&self) -> Result<KekRecord, StoreError>;
+    async fn hash_key(&self) -> Result<WrappedKey, StoreError>;
+    async fn wrapped_keys(&self) -> Result<Vec<WrappedKeyRow>, StoreError>;
+    /// Installs `new_kek`, replaces every wrapped key and retires the old KEK, atomically.
+    async fn rotate_kek(
+        &self,
+        new_kek: &KekRecord,
+        hash_key: &WrappedKey,
+        rewrapped: &[WrappedKeyRow],
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Makes deleted key material unrecoverable from the database files (checkpoint and
+    /// truncate the write-ahead log; pages are zeroed by `secure_delete`).
+    async fn scrub(&self) -> Result<(), StoreError>;
+
+    async fn create_principal(
+        &self,
+        principal: &Principal,
+        token: Option<&TokenRecord>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    async fn add_token(&self, token: &TokenRecord, event: &AuditEvent) -> Result<(), StoreError>;
+    async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, Principal)>, StoreError>;
+    async fn principal(&self, id: &str) -> Result<Option<Principal>, StoreError>;
+    async fn touch_token(
+        &self,
+        id: &TokenId,
+        at_ms: i64,
+        addr: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Returns the live file at `path`, creating an empty (invisible) one if none exists.
+    async fn ensure_file(
+        &self,
+        path: &WorkspacePath,
+        tier: Tier,
+        at_ms: i64,
+    ) -> Result<FileRecord, StoreError>;
+    /// The live (not purged) file at `path`, if any.
+    async fn file(&self, path: &WorkspacePath) -> Result<Option<FileRecord>, StoreError>;
+    /// Visible files under `prefix` (whole components), ordered by path, after `after`.
+    async fn list(
+        &self,
+        prefix: Option<&WorkspacePath>,
+        include_deleted: bool,
+        after: Option<&WorkspacePath>,
+        limit: u32,
+    ) -> Result<Vec<(FileRecord, VersionRecord)>, StoreError>;
+    async fn versions(&self, file_id: &str) -> Result<Vec<VersionRecord>, StoreError>;
+    async fn version(
+        &self,
+        file_id: &str,
+        version: i64,
+    ) -> Result<Option<VersionRecord>, StoreError>;
+    /// Assigns the next version number, makes it current (undeleting the file) and appends
+    /// `event` with that version, in one transaction.
+    async fn commit_version(
+        &self,
+        new: &NewVersion,
+        event: AuditEvent,
+    ) -> Result<VersionRecord, StoreError>;
+    async fn mark_deleted(
+        &self,
+        file_id: &str,
+        at_ms: i64,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    async fn set_tier(
+        &self,
+        file_id: &str,
+        tier: Tier,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Destroys every wrapped data key of the file and marks it purged; returns its blobs.
+    async fn purge(
+        &self,
+        file_id: &str,
+        at_ms: i64,
+        event: &AuditEvent,
+    ) -> Result<Vec<BlobKey>, StoreError>;
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The newest `limit` audit events, newest first.
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Every version of every file that has one, with its path (for verification).
+    async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;
+    /// Blobs that committed versions still need (purged versions excluded).
+    async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError>;
+}

@@ -1,0 +1,13 @@
+//! Schema migrations, embedded in the binary and applied in order inside one transaction each.
+//!
+//! A small runner instead of `sqlx::migrate!` keeps sqlx's macro stack out of the build; each
+//! backend has its own list, numbered alike, so PostgreSQL can follow the same versions.
+
+/// SQLite migrations: (version, SQL).
+pub(crate) const SQLITE: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/sqlite/0001_foundation.sql"))];
+
+/// The newest schema this build knows.
+pub(crate) fn latest(list: &[(i64, &str)]) -> i64 {
+    list.last().map_or(0, |(v, _)| *v)
+}

@@ -1,0 +1,826 @@
+//! SQLite implementation of [`MetadataStore`]: WAL journal, `synchronous = FULL` (a commit is
+//! on disk when it returns), `secure_delete` (freed pages are zeroed, so destroyed keys do not
+//! linger), foreign keys on. Writers use `BEGIN IMMEDIATE` so read-then-write transactions
+//! never fail on a stale snapshot. SQL text is static; values are always bound.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use covault_audit::{AuditEvent, Outcome};
+use covault_crypto::{ContentHash, KdfParams, KekId, WrappedKey};
+use covault_policy::{Principal, PrincipalKind, Tier, TokenHash, TokenId};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+use crate::meta::{InitRecords, KekRecord, KekSourceKind, WrappedKeyRow};
+use crate::migrate;
+use crate::{
+    BlobKey, FileRecord, MetadataStore, NewVersion, StoreError, TokenRecord, VersionKind,
+    VersionRecord, WorkspacePath,
+};
+
+const HASH_KEY_NAME: &str = "content-hash";
+
+/// SQLite metadata in one database file.
+#[derive(Clone)]
+pub struct SqliteMetadata {
+    pool: SqlitePool,
+}
+
+impl SqliteMetadata {
+    pub async fn open(path: &Path, create: bool) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("secure_delete", "ON");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn insert_audit(
+    tx: &mut Transaction<'static, Sqlite>,
+    e: &AuditEvent,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_events (at_ms, principal, token_id, action, path, version, outcome, \
+         reason, request_id, remote_addr, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+    )
+    .bind(e.at_ms)
+    .bind(e.principal.clone())
+    .bind(e.token_id.clone())
+    .bind(e.action.clone())
+    .bind(e.path.clone())
+    .bind(e.version)
+    .bind(e.outcome.as_str())
+    .bind(e.reason.clone())
+    .bind(e.request_id.clone())
+    .bind(e.remote_addr.clone())
+    .bind(e.detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_kek(
+    tx: &mut Transaction<'static, Sqlite>,
+    kek: &KekRecord,
+) -> Result<(), StoreError> {
+    let (source, params) = match &kek.source {
+        KekSourceKind::Passphrase(p) => ("passphrase", Some(p)),
+        KekSourceKind::KeyFile => ("key-file", None),
+    };
+    sqlx::query(
+        "INSERT INTO keks (id, source, kdf_salt, kdf_m_kib, kdf_t, kdf_p, check_value, created_at_ms) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+    )
+    .bind(kek.id.as_str().to_owned())
+    .bind(source)
+    .bind(params.map(|p| p.salt.clone()))
+    .bind(params.map(|p| i64::from(p.m_kib)))
+    .bind(params.map(|p| i64::from(p.t)))
+    .bind(params.map(|p| i64::from(p.p)))
+    .bind(kek.check.clone())
+    .bind(kek.created_at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_hash_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: &WrappedKey,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO workspace_keys (name, kek_id, wrapped) VALUES ($1,$2,$3) \
+         ON CONFLICT (name) DO UPDATE SET kek_id = excluded.kek_id, wrapped = excluded.wrapped",
+    )
+    .bind(HASH_KEY_NAME)
+    .bind(key.kek_id.as_str().to_owned())
+    .bind(key.bytes.clone())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_principal(
+    tx: &mut Transaction<'static, Sqlite>,
+    p: &Principal,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO principals (id, name, kind, role, enabled, created_at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
+    )
+    .bind(p.id.clone())
+    .bind(p.name.clone())
+    .bind(kind_str(p.kind))
+    .bind(p.role.clone())
+    .bind(p.enabled)
+    .bind(at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_token(
+    tx: &mut Transaction<'static, Sqlite>,
+    t: &TokenRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tokens (id, principal_id, hash, description, created_at_ms, expires_at_ms) \
+         VALUES ($1,$2,$3,$4,$5,$6)",
+    )
+    .bind(t.id.as_str().to_owned())
+    .bind(t.principal_id.clone())
+    .bind(t.hash.as_bytes().to_vec())
+    .bind(t.description.clone())
+    .bind(t.created_at_ms)
+    .bind(t.expires_at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn kind_str(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "user",
+        PrincipalKind::Service => "service",
+        PrincipalKind::Operator => "operator",
+    }
+}
+
+fn parse_kind(text: &str) -> Result<PrincipalKind, StoreError> {
+    match text {
+        "user" => Ok(PrincipalKind::User),
+        "service" => Ok(PrincipalKind::Service),
+        "operator" => Ok(PrincipalKind::Operator),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown principal kind `{other}`"
+        ))),
+    }
+}
+
+fn parse_tier(text: &str) -> Result<Tier, StoreError> {
+    Tier::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn to_u32(value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt("kdf parameter out of range".into()))
+}
+
+fn kek_from_row(row: &SqliteRow) -> Result<KekRecord, StoreError> {
+    let source: String = row.try_get("source")?;
+    let source = match source.as_str() {
+        "passphrase" => KekSourceKind::Passphrase(KdfParams {
+            salt: row.try_get("kdf_salt")?,
+            m_kib: to_u32(row.try_get("kdf_m_kib")?)?,
+            t: to_u32(row.try_get("kdf_t")?)?,
+            p: to_u32(row.try_get("kdf_p")?)?,
+        }),
+        "key-file" => KekSourceKind::KeyFile,
+        other => return Err(StoreError::Corrupt(format!("unknown kek source `{other}`"))),
+    };
+    Ok(KekRecord {
+        id: KekId::from_stored(row.try_get("id")?),
+        source,
+        check: row.try_get("check_value")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
+
+fn principal_from_row(row: &SqliteRow, prefix: &str) -> Result<Principal, StoreError> {
+    let col = |name: &str| format!("{prefix}{name}");
+    let kind: String = row.try_get(col("kind").as_str())?;
+    Ok(Principal {
+        id: row.try_get(col("id").as_str())?,
+        name: row.try_get(col("name").as_str())?,
+        kind: parse_kind(&kind)?,
+        role: row.try_get(col("role").as_str())?,
+        enabled: row.try_get(col("enabled").as_str())?,
+    })
+}
+
+fn file_from_row(row: &SqliteRow) -> Result<FileRecord, StoreError> {
+    let tier: String = row.try_get("f_tier")?;
+    Ok(FileRecord {
+        id: row.try_get("f_id")?,
+        path: WorkspacePath::from_stored(row.try_get("f_path")?),
+        tier: parse_tier(&tier)?,
+        current_version: row.try_get("f_current_version")?,
+        created_at_ms: row.try_get("f_created_at_ms")?,
+        deleted_at_ms: row.try_get("f_deleted_at_ms")?,
+        purged_at_ms: row.try_get("f_purged_at_ms")?,
+    })
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("bad {what} in versions table"));
+    let version_id: String = row.try_get("v_version_id")?;
+    let mut vid = [0u8; 16];
+    hex::decode_to_slice(&version_id, &mut vid).map_err(|_| corrupt("version id"))?;
+    let hash: Vec<u8> = row.try_get("v_content_hash")?;
+    let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| corrupt("content hash"))?;
+    let size: i64 = row.try_get("v_size")?;
+    let tier: String = row.try_get("v_tier")?;
+    let kind: String = row.try_get("v_kind")?;
+    let kek_id: Option<String> = row.try_get("v_kek_id")?;
+    let wrapped: Option<Vec<u8>> = row.try_get("v_wrapped_key")?;
+    Ok(VersionRecord {
+        file_id: row.try_get("v_file_id")?,
+        version: row.try_get("v_version")?,
+        version_id: vid,
+        size: u64::try_from(size).map_err(|_| corrupt("size"))?,
+        content_hash: ContentHash::from_bytes(hash),
+        author: row.try_get("v_author")?,
+        created_at_ms: row.try_get("v_created_at_ms")?,
+        tier: parse_tier(&tier)?,
+        kind: match kind.as_str() {
+            "write" => VersionKind::Write,
+            "restore" => VersionKind::Restore,
+            _ => return Err(corrupt("kind")),
+        },
+        restored_from: row.try_get("v_restored_from")?,
+        wrapped_key: match (kek_id, wrapped) {
+            (Some(k), Some(bytes)) => Some(WrappedKey {
+                kek_id: KekId::from_stored(k),
+                bytes,
+            }),
+            _ => None,
+        },
+    })
+}
+
+fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
+    let outcome: String = row.try_get("outcome")?;
+    let detail: String = row.try_get("detail")?;
+    Ok(AuditEvent {
+        at_ms: row.try_get("at_ms")?,
+        principal: row.try_get("principal")?,
+        token_id: row.try_get("token_id")?,
+        action: row.try_get("action")?,
+        path: row.try_get("path")?,
+        version: row.try_get("version")?,
+        outcome: match outcome.as_str() {
+            "success" => Outcome::Success,
+            "denied" => Outcome::Denied,
+            "failed" => Outcome::Failed,
+            _ => return Err(StoreError::Corrupt("bad audit outcome".into())),
+        },
+        reason: row.try_get("reason")?,
+        request_id: row.try_get("request_id")?,
+        remote_addr: row.try_get("remote_addr")?,
+        detail: serde_json::from_str(&detail)
+            .map_err(|_| StoreError::Corrupt("bad audit detail".into()))?,
+    })
+}
+
+macro_rules! version_cols {
+    () => {
+        "v.file_id AS v_file_id, v.version AS v_version, v.version_id AS v_version_id, \
+         v.size AS v_size, v.content_hash AS v_content_hash, v.author AS v_author, \
+         v.created_at_ms AS v_created_at_ms, v.tier AS v_tier, v.kind AS v_kind, \
+         v.restored_from AS v_restored_from, v.kek_id AS v_kek_id, v.wrapped_key AS v_wrapped_key"
+    };
+}
+
+macro_rules! file_cols {
+    () => {
+        "f.id AS f_id, f.path AS f_path, f.tier AS f_tier, \
+         f.current_version AS f_current_version, f.created_at_ms AS f_created_at_ms, \
+         f.deleted_at_ms AS f_deleted_at_ms, f.purged_at_ms AS f_purged_at_ms"
+    };
+}
+
+#[async_trait]
+impl MetadataStore for SqliteMetadata {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS covault_schema (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM covault_schema")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("v")?;
+        let known = migrate::latest(migrate::SQLITE);
+        if current > known {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known,
+            });
+        }
+        for (version, sql) in migrate::SQLITE.iter().filter(|(v, _)| *v > current) {
+            let mut tx = self.write_tx().await?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO covault_schema (version, applied_at_ms) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(covault_audit::now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn is_initialized(&self) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM keks")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(n > 0)
+    }
+
+    async fn initialize(
+        &self,
+        init: InitRecords<'_>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM keks")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if n > 0 {
+            return Err(StoreError::AlreadyInitialized("metadata database".into()));
+        }
+        insert_kek(&mut tx, init.kek).await?;
+        upsert_hash_key(&mut tx, init.hash_key).await?;
+        insert_principal(&mut tx, init.operator, event.at_ms).await?;
+        insert_principal(&mut tx, init.admin, event.at_ms).await?;
+        insert_token(&mut tx, init.admin_token).await?;
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn active_kek(&self) -> Result<KekRecord, StoreError> {
+        let row = sqlx::query("SELECT * FROM keks WHERE retired_at_ms IS NULL")
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotInitialized("metadata database".into()))?;
+        kek_from_row(&row)
+    }
+
+    async fn hash_key(&self) -> Result<WrappedKey, StoreError> {
+        let row = sqlx::query("SELECT kek_id, wrapped FROM workspace_keys WHERE name = $1")
+            .bind(HASH_KEY_NAME)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("content-hash key is missing".into()))?;
+        Ok(WrappedKey {
+            kek_id: KekId::from_stored(row.try_get("kek_id")?),
+            bytes: row.try_get("wrapped")?,
+        })
+    }
+
+    async fn wrapped_keys(&self) -> Result<Vec<WrappedKeyRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            version_cols!(),
+            " FROM versions v WHERE v.wrapped_key IS NOT NULL"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let v = version_from_row(row)?;
+                let wrapped = v
+                    .wrapped_key
+                    .ok_or_else(|| StoreError::Corrupt("wrapped key without kek id".into()))?;
+                Ok(WrappedKeyRow {
+                    file_id: v.file_id,
+                    version: v.version,
+                    version_id: v.version_id,
+                    wrapped,
+                })
+            })
+            .collect()
+    }
+
+    async fn rotate_kek(
+        &self,
+        new_kek: &KekRecord,
+        hash_key: &WrappedKey,
+        rewrapped: &[WrappedKeyRow],
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        // Retire first: the partial unique index allows one active KEK at a time.
+        sqlx::query(
+            "UPDATE keks SET retired_at_ms = $1, check_value = NULL, kdf_salt = NULL WHERE retired_at_ms IS NULL",
+        )
+        .bind(event.at_ms)
+        .execute(&mut *tx)
+        .await?;
+        insert_kek(&mut tx, new_kek).await?;
+        upsert_hash_key(&mut tx, hash_key).await?;
+        for row in rewrapped {
+            let done = sqlx::query(
+                "UPDATE versions SET kek_id = $1, wrapped_key = $2 WHERE file_id = $3 AND version = $4 AND wrapped_key IS NOT NULL",
+            )
+            .bind(row.wrapped.kek_id.as_str().to_owned())
+            .bind(row.wrapped.bytes.clone())
+            .bind(row.file_id.clone())
+            .bind(row.version)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "version {} of file {} changed during rotation",
+                    row.version, row.file_id
+                )));
+            }
+        }
+        let stale: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM versions WHERE wrapped_key IS NOT NULL AND kek_id <> $1",
+        )
+        .bind(new_kek.id.as_str().to_owned())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if stale != 0 {
+            return Err(StoreError::Corrupt(format!(
+                "{stale} data keys were not re-wrapped; rotation rolled back"
+            )));
+        }
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn scrub(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_principal(
+        &self,
+        principal: &Principal,
+        token: Option<&TokenRecord>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        insert_principal(&mut tx, principal, event.at_ms).await?;
+        if let Some(token) = token {
+            insert_token(&mut tx, token).await?;
+        }
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_token(&self, token: &TokenRecord, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        insert_token(&mut tx, token).await?;
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, Principal)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.*, p.id AS p_id, p.name AS p_name, p.kind AS p_kind, p.role AS p_role, \
+             p.enabled AS p_enabled FROM tokens t JOIN principals p ON p.id = t.principal_id \
+             WHERE t.id = $1",
+        )
+        .bind(id.as_str().to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = row.try_get("hash")?;
+        let token = TokenRecord {
+            id: TokenId::from_stored(row.try_get("id")?),
+            principal_id: row.try_get("principal_id")?,
+            hash: TokenHash::from_stored(&hash)
+                .ok_or_else(|| StoreError::Corrupt("bad token hash".into()))?,
+            description: row.try_get("description")?,
+            created_at_ms: row.try_get("created_at_ms")?,
+            expires_at_ms: row.try_get("expires_at_ms")?,
+            revoked_at_ms: row.try_get("revoked_at_ms")?,
+            last_used_at_ms: row.try_get("last_used_at_ms")?,
+        };
+        Ok(Some((token, principal_from_row(&row, "p_")?)))
+    }
+
+    async fn principal(&self, id: &str) -> Result<Option<Principal>, StoreError> {
+        let row = sqlx::query("SELECT * FROM principals WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| principal_from_row(&r, "")).transpose()
+    }
+
+    async fn touch_token(
+        &self,
+        id: &TokenId,
+        at_ms: i64,
+        addr: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tokens SET last_used_at_ms = $1, last_used_addr = $2 WHERE id = $3")
+            .bind(at_ms)
+            .bind(addr.map(str::to_owned))
+            .bind(id.as_str().to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ensure_file(
+        &self,
+        path: &WorkspacePath,
+        tier: Tier,
+        at_ms: i64,
+    ) -> Result<FileRecord, StoreError> {
+        if let Some(file) = self.file(path).await? {
+            return Ok(file);
+        }
+        let id = covault_crypto::random_id()?;
+        sqlx::query(
+            "INSERT INTO files (id, path, tier, current_version, created_at_ms) VALUES ($1,$2,$3,0,$4) \
+             ON CONFLICT (path) WHERE purged_at_ms IS NULL DO NOTHING",
+        )
+        .bind(id)
+        .bind(path.as_str().to_owned())
+        .bind(tier.as_str())
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        self.file(path)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("file vanished after insert".into()))
+    }
+
+    async fn file(&self, path: &WorkspacePath) -> Result<Option<FileRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM files f WHERE f.path = $1 AND f.purged_at_ms IS NULL"
+        ))
+        .bind(path.as_str().to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| file_from_row(&r)).transpose()
+    }
+
+    async fn list(
+        &self,
+        prefix: Option<&WorkspacePath>,
+        include_deleted: bool,
+        after: Option<&WorkspacePath>,
+        limit: u32,
+    ) -> Result<Vec<(FileRecord, VersionRecord)>, StoreError> {
+        // Whole-component prefix match as a range: `/dir/` <= path < `/dir0` ('0' follows '/').
+        let (low, high) = match prefix {
+            Some(p) => (format!("{p}/"), format!("{p}0")),
+            None => ("/".to_owned(), "0".to_owned()),
+        };
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            ", ",
+            version_cols!(),
+            " FROM files f JOIN versions v ON v.file_id = f.id AND v.version = f.current_version \
+             WHERE f.purged_at_ms IS NULL AND f.current_version > 0 \
+             AND ($1 OR f.deleted_at_ms IS NULL) AND f.path >= $2 AND f.path < $3 AND f.path > $4 \
+             ORDER BY f.path LIMIT $5"
+        ))
+        .bind(include_deleted)
+        .bind(low)
+        .bind(high)
+        .bind(after.map_or(String::new(), |a| a.as_str().to_owned()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((file_from_row(r)?, version_from_row(r)?)))
+            .collect()
+    }
+
+    async fn versions(&self, file_id: &str) -> Result<Vec<VersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            version_cols!(),
+            " FROM versions v WHERE v.file_id = $1 ORDER BY v.version"
+        ))
+        .bind(file_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn version(
+        &self,
+        file_id: &str,
+        version: i64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            version_cols!(),
+            " FROM versions v WHERE v.file_id = $1 AND v.version = $2"
+        ))
+        .bind(file_id.to_owned())
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| version_from_row(&r)).transpose()
+    }
+
+    async fn commit_version(
+        &self,
+        new: &NewVersion,
+        mut event: AuditEvent,
+    ) -> Result<VersionRecord, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let row =
+            sqlx::query("SELECT path, current_version, purged_at_ms FROM files WHERE id = $1")
+                .bind(new.file_id.clone())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("file row missing at commit".into()))?;
+        let purged: Option<i64> = row.try_get("purged_at_ms")?;
+        if purged.is_some() {
+            let path: String = row.try_get("path")?;
+            return Err(StoreError::Purged(path));
+        }
+        let current: i64 = row.try_get("current_version")?;
+        let version = current + 1;
+        sqlx::query(
+            "INSERT INTO versions (file_id, version, version_id, size, content_hash, author, \
+             created_at_ms, tier, kind, restored_from, kek_id, wrapped_key) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+        )
+        .bind(new.file_id.clone())
+        .bind(version)
+        .bind(hex::encode(new.version_id))
+        .bind(i64::try_from(new.size).map_err(|_| StoreError::TooLarge {
+            limit: i64::MAX as u64,
+        })?)
+        .bind(new.content_hash.as_bytes().to_vec())
+        .bind(new.author.clone())
+        .bind(new.created_at_ms)
+        .bind(new.tier.as_str())
+        .bind(new.kind.as_str())
+        .bind(new.restored_from)
+        .bind(new.wrapped_key.kek_id.as_str().to_owned())
+        .bind(new.wrapped_key.bytes.clone())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE files SET current_version = $1, deleted_at_ms = NULL, tier = $2 WHERE id = $3",
+        )
+        .bind(version)
+        .bind(new.tier.as_str())
+        .bind(new.file_id.clone())
+        .execute(&mut *tx)
+        .await?;
+        event.version = Some(version);
+        insert_audit(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(VersionRecord {
+            file_id: new.file_id.clone(),
+            version,
+            version_id: new.version_id,
+            size: new.size,
+            content_hash: new.content_hash,
+            author: new.author.clone(),
+            created_at_ms: new.created_at_ms,
+            tier: new.tier,
+            kind: new.kind,
+            restored_from: new.restored_from,
+            wrapped_key: Some(new.wrapped_key.clone()),
+        })
+    }
+
+    async fn mark_deleted(
+        &self,
+        file_id: &str,
+        at_ms: i64,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE files SET deleted_at_ms = $1 WHERE id = $2 AND deleted_at_ms IS NULL")
+            .bind(at_ms)
+            .bind(file_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_tier(
+        &self,
+        file_id: &str,
+        tier: Tier,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE files SET tier = $1 WHERE id = $2")
+            .bind(tier.as_str())
+            .bind(file_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn purge(
+        &self,
+        file_id: &str,
+        at_ms: i64,
+        event: &AuditEvent,
+    ) -> Result<Vec<BlobKey>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<String> = sqlx::query("SELECT version_id FROM versions WHERE file_id = $1")
+            .bind(file_id.to_owned())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("version_id"))
+            .collect::<Result<_, _>>()?;
+        sqlx::query("UPDATE versions SET wrapped_key = NULL, kek_id = NULL WHERE file_id = $1")
+            .bind(file_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE files SET purged_at_ms = $1 WHERE id = $2")
+            .bind(at_ms)
+            .bind(file_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        ids.iter()
+            .map(|id| {
+                BlobKey::parse(id).ok_or_else(|| StoreError::Corrupt("bad version id".into()))
+            })
+            .collect()
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT f.path AS f_path, ",
+            version_cols!(),
+            " FROM versions v JOIN files f ON f.id = v.file_id ORDER BY f.path, v.version"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let path: String = r.try_get("f_path")?;
+                Ok((WorkspacePath::from_stored(path), version_from_row(r)?))
+            })
+            .collect()
+    }
+
+    async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError> {
+        let rows = sqlx::query("SELECT version_id FROM versions WHERE wrapped_key IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("version_id")?;
+                BlobKey::parse(&id).ok_or_else(|| StoreError::Corrupt("bad version id".into()))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,808 @@
+//! [`Workspace`]: the encrypting layer over metadata and blobs, and the only code that seals
+//! or opens file content.
+//!
+//! Write path: plaintext chunks → (blocking thread) keyed hash + 64 KiB segments sealed under a
+//! fresh data key → temporary blob → fsync, rename, fsync dir → metadata transaction (version
+//! row + audit event). A version is visible only after that commit. Read path: a blocking
+//! thread opens segments in order and releases each only after its tag verified; the first
+//! batch is opened before the caller starts responding, so most corruption surfaces as an
+//! error before any byte is sent, and later corruption aborts the stream instead of emitting
+//! wrong bytes. This module takes audit events from its caller; it decides nothing.
+
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use bytes::{Buf, Bytes};
+use covault_audit::AuditEvent;
+use covault_crypto::{
+    ContentHash, DataKey, ObjectIds, SEGMENT_SIZE, SegmentOpener, SegmentSealer, TAG_LEN,
+    random_array, sealed_len, segment_count,
+};
+use covault_policy::{Principal, Tier, TokenId};
+use futures_util::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::keyring::{HASH_KEY_CONTEXT, create_kek, map_task, unlock_kek};
+use crate::meta::{InitRecords, WrappedKeyRow};
+use crate::{
+    BlobRead, BlobStore, FileRecord, KekSource, Keyring, MetadataStore, NewKekSource, NewVersion,
+    PathLimits, StoreError, TokenRecord, VersionKind, VersionRecord, WorkspacePath,
+};
+
+/// A stream of plaintext chunks (uploads in, downloads out).
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send>>;
+
+/// Segments per batch handed between the blocking thread and the async side (1 MiB).
+const BATCH_SEGMENTS: usize = 16;
+const CHANNEL_DEPTH: usize = 4;
+
+/// Limits and defaults of a workspace.
+#[derive(Clone, Debug)]
+pub struct WorkspaceOptions {
+    pub max_file_bytes: u64,
+    pub path_limits: PathLimits,
+    pub default_tier: Tier,
+}
+
+impl Default for WorkspaceOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 16 * 1024 * 1024 * 1024,
+            path_limits: PathLimits::default(),
+            default_tier: Tier::Internal,
+        }
+    }
+}
+
+/// How to write a new version.
+#[derive(Clone, Debug)]
+pub struct PutOptions {
+    /// Requested tier; the stored tier never drops below the file's current label.
+    pub tier: Option<Tier>,
+    pub author: String,
+}
+
+/// A decrypted version being read.
+pub struct VersionStream {
+    pub file: FileRecord,
+    pub version: VersionRecord,
+    pub body: ByteStream,
+}
+
+/// One thing `verify` found wrong.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyProblem {
+    pub path: String,
+    pub version: i64,
+    pub what: String,
+}
+
+/// What `verify` checked and found.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct VerifyReport {
+    pub versions_checked: u64,
+    pub bytes_checked: u64,
+    pub purged_versions: u64,
+    pub orphan_blobs: u64,
+    pub problems: Vec<VerifyProblem>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The encrypted, versioned workspace.
+pub struct Workspace {
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    keyring: RwLock<Arc<Keyring>>,
+    options: WorkspaceOptions,
+}
+
+impl Workspace {
+    /// Creates a workspace: migrates the schema, creates the KEK and content-hash key, and
+    /// records the operator, the first admin and its token, all in one transaction.
+    pub async fn initialize(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        options: WorkspaceOptions,
+        source: NewKekSource,
+        init: (&Principal, &Principal, &TokenRecord),
+        event: &AuditEvent,
+    ) -> Result<Self, StoreError> {
+        meta.migrate().await?;
+        if meta.is_initialized().await? {
+            return Err(StoreError::AlreadyInitialized("metadata database".into()));
+        }
+        let at_ms = event.at_ms;
+        let (record, kek, hash_key, wrapped) = map_task(
+            tokio::task::spawn_blocking(move || {
+                let (record, kek) = create_kek(&source, at_ms)?;
+                let hash_key = covault_crypto::HashKey::generate()?;
+                let wrapped = kek.wrap_hash_key(&hash_key, HASH_KEY_CONTEXT)?;
+                Ok::<_, StoreError>((record, kek, hash_key, wrapped))
+            })
+            .await,
+        )??;
+        let (operator, admin, token) = init;
+        meta.initialize(
+            InitRecords {
+                kek: &record,
+                hash_key: &wrapped,
+                operator,
+                admin,
+                admin_token: token,
+            },
+            event,
+        )
+        .await?;
+        Ok(Self::assemble(
+            meta,
+            blobs,
+            options,
+            Keyring { kek, hash_key },
+        ))
+    }
+
+    /// Opens an existing workspace, unlocking its keyring with `source`.
+    pub async fn open(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        options: WorkspaceOptions,
+        source: KekSource,
+    ) -> Result<Self, StoreError> {
+        meta.migrate().await?;
+        if !meta.is_initialized().await? {
+            return Err(StoreError::NotInitialized("metadata database".into()));
+        }
+        let record = meta.active_kek().await?;
+        let wrapped = meta.hash_key().await?;
+        let keyring = map_task(
+            tokio::task::spawn_blocking(move || {
+                let kek = unlock_kek(&record, &source)?;
+                let hash_key = kek.unwrap_hash_key(&wrapped, HASH_KEY_CONTEXT)?;
+                Ok::<_, StoreError>(Keyring { kek, hash_key })
+            })
+            .await,
+        )??;
+        Ok(Self::assemble(meta, blobs, options, keyring))
+    }
+
+    fn assemble(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        options: WorkspaceOptions,
+        keyring: Keyring,
+    ) -> Self {
+        Self {
+            meta,
+            blobs,
+            keyring: RwLock::new(Arc::new(keyring)),
+            options,
+        }
+    }
+
+    pub fn options(&self) -> &WorkspaceOptions {
+        &self.options
+    }
+
+    fn keyring(&self) -> Result<Arc<Keyring>, StoreError> {
+        self.keyring
+            .read()
+            .map(|k| Arc::clone(&k))
+            .map_err(|_| StoreError::Task("keyring lock poisoned".into()))
+    }
+
+    /// Parses and validates a path under this workspace's limits.
+    pub fn parse_path(&self, raw: &str) -> Result<WorkspacePath, StoreError> {
+        WorkspacePath::parse(raw, &self.options.path_limits)
+    }
+
+    pub fn parse_prefix(&self, raw: &str) -> Result<Option<WorkspacePath>, StoreError> {
+        WorkspacePath::parse_prefix(raw, &self.options.path_limits)
+    }
+
+    // ---- identity records -------------------------------------------------------------
+
+    pub async fn token(
+        &self,
+        id: &TokenId,
+    ) -> Result<Option<(TokenRecord, Principal)>, StoreError> {
+        self.meta.token(id).await
+    }
+    pub async fn principal(&self, id: &str) -> Result<Option<Principal>, StoreError> {
+        self.meta.principal(id).await
+    }
+    pub async fn touch_token(
+        &self,
+        id: &TokenId,
+        at_ms: i64,
+        addr: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.meta.touch_token(id, at_ms, addr).await
+    }
+    pub async fn create_principal(
+        &self,
+        principal: &Principal,
+        token: Option<&TokenRecord>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.meta.create_principal(principal, token, event).await
+    }
+    pub async fn add_token(
+        &self,
+        token: &TokenRecord,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.meta.add_token(token, event).await
+    }
+
+    // ---- audit -----------------------------------------------------------------------
+
+    pub async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.meta.append_audit(event).await
+    }
+    pub async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        self.meta.recent_audit(limit).await
+    }
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.meta.ping().await
+    }
+
+    // ---- reading metadata --------------------------------------------------------------
+
+    /// The live file at `path` (including soft-deleted ones).
+    pub async fn file(&self, path: &WorkspacePath) -> Result<Option<FileRecord>, StoreError> {
+        Ok(self
+            .meta
+            .file(path)
+            .await?
+            .filter(|f| f.current_version > 0))
+    }
+
+    /// The file at `path`, which must exist and not be deleted.
+    pub async fn existing_file(&self, path: &WorkspacePath) -> Result<FileRecord, StoreError> {
+        let file = self
+            .file(path)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+        if file.deleted_at_ms.is_some() {
+            return Err(StoreError::Deleted(path.to_string()));
+        }
+        Ok(file)
+    }
+
+    pub async fn list(
+        &self,
+        prefix: Option<&WorkspacePath>,
+        include_deleted: bool,
+        after: Option<&WorkspacePath>,
+        limit: u32,
+    ) -> Result<Vec<(FileRecord, VersionRecord)>, StoreError> {
+        self.meta.list(prefix, include_deleted, after, limit).await
+    }
+
+    pub async fn versions(&self, file: &FileRecord) -> Result<Vec<VersionRecord>, StoreError> {
+        self.meta.versions(&file.id).await
+    }
+
+    /// A given version of `file`, or its current one.
+    pub async fn version(
+        &self,
+        file: &FileRecord,
+        version: Option<i64>,
+    ) -> Result<VersionRecord, StoreError> {
+        let number = version.unwrap_or(file.current_version);
+        self.meta
+            .version(&file.id, number)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchVersion {
+                path: file.path.to_string(),
+                version: number,
+            })
+    }
+
+    // ---- writing ---------------------------------------------------------------------
+
+    /// Writes a new version of `path` from `body`, committing `event` with it.
+    pub async fn put(
+        &self,
+        path: &WorkspacePath,
+        options: PutOptions,
+        body: ByteStream,
+        event: AuditEvent,
+    ) -> Result<VersionRecord, StoreError> {
+        self.write_version(path, options, body, VersionKind::Write, None, event)
+            .await
+    }
+
+    /// Writes the content of version `from` of `path` as a new version (undeleting the file).
+    pub async fn restore(
+        &self,
+        path: &WorkspacePath,
+        from: i64,
+        author: String,
+        event: AuditEvent,
+    ) -> Result<VersionRecord, StoreError> {
+        let file = self
+            .file(path)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+        let old = self.version(&file, Some(from)).await?;
+        let tier = old.tier;
+        let source = self.open_version(file, old).await?;
+        let options = PutOptions {
+            tier: Some(tier),
+            author,
+        };
+        self.write_version(
+            path,
+            options,
+            source.body,
+            VersionKind::Restore,
+            Some(from),
+            event,
+        )
+        .await
+    }
+
+    async fn write_version(
+        &self,
+        path: &WorkspacePath,
+        options: PutOptions,
+        mut body: ByteStream,
+        kind: VersionKind,
+        restored_from: Option<i64>,
+        event: AuditEvent,
+    ) -> Result<VersionRecord, StoreError> {
+        let at_ms = covault_audit::now_ms();
+        let requested = options.tier.unwrap_or(self.options.default_tier);
+        let file = self.meta.ensure_file(path, requested, at_ms).await?;
+        // Labels only go up automatically: a write never lowers the file's tier.
+        let tier = requested.max(file.tier);
+        let mut file_id = [0u8; 16];
+        hex::decode_to_slice(&file.id, &mut file_id)
+            .map_err(|_| StoreError::Corrupt("bad file id".into()))?;
+        let ids = ObjectIds {
+            file_id,
+            version_id: random_array()?,
+        };
+        let keyring = self.keyring()?;
+        let dek = DataKey::generate()?;
+        let wrapped_key = keyring.kek.wrap(&dek, &ids.wrap_context())?;
+
+        let (tx, rx) = mpsc::channel::<Chunk>(CHANNEL_DEPTH);
+        let blobs = Arc::clone(&self.blobs);
+        let hasher = keyring.hash_key.hasher();
+        let writer =
+            tokio::task::spawn_blocking(move || seal_to_blob(&*blobs, &dek, ids, hasher, rx));
+
+        let limit = self.options.max_file_bytes;
+        let mut received: u64 = 0;
+        let fed: Result<(), StoreError> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk?;
+                received = received.saturating_add(chunk.len() as u64);
+                if received > limit {
+                    return Err(StoreError::TooLarge { limit });
+                }
+                if tx.send(Chunk::Data(chunk)).await.is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if fed.is_ok() {
+            let _ = tx.send(Chunk::Finish).await;
+        }
+        drop(tx);
+        let written = map_task(writer.await)?;
+        fed?;
+        let (size, content_hash) = written?;
+
+        let new = NewVersion {
+            file_id: file.id.clone(),
+            version_id: ids.version_id,
+            size,
+            content_hash,
+            author: options.author,
+            created_at_ms: at_ms,
+            tier,
+            kind,
+            restored_from,
+            wrapped_key,
+        };
+        let mut event = event;
+        event.detail = serde_json::json!({
+            "size": size,
+            "content_hash": content_hash.to_hex(),
+            "tier": tier.as_str(),
+            "kind": kind.as_str(),
+            "restored_from": restored_from,
+        });
+        match self.meta.commit_version(&new, event).await {
+            Ok(record) => Ok(record),
+            Err(e) => {
+                let key = crate::BlobKey::from_version_id(&ids.version_id);
+                if let Err(cleanup) = self.blobs.delete(&key) {
+                    tracing::warn!(blob = key.as_str(), error = %cleanup, "could not remove uncommitted blob; it will be removed at next start");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Marks `file` deleted (history kept).
+    pub async fn delete(&self, file: &FileRecord, event: &AuditEvent) -> Result<(), StoreError> {
+        self.meta.mark_deleted(&file.id, event.at_ms, event).await
+    }
+
+    /// Sets the file's tier label.
+    pub async fn set_tier(
+        &self,
+        file: &FileRecord,
+        tier: Tier,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.meta.set_tier(&file.id, tier, event).await
+    }
+
+    /// Crypto-shreds every version of `file`: wrapped data keys destroyed (and scrubbed from
+    /// the database files), then the blobs removed. Without the data keys no copy of the
+    /// blobs — in backups, snapshots or disk remnants — can be decrypted, even with the KEK.
+    pub async fn purge(&self, file: &FileRecord, event: &AuditEvent) -> Result<usize, StoreError> {
+        let blobs = self.meta.purge(&file.id, event.at_ms, event).await?;
+        self.meta.scrub().await?;
+        let store = Arc::clone(&self.blobs);
+        let count = blobs.len();
+        map_task(
+            tokio::task::spawn_blocking(move || {
+                for key in &blobs {
+                    if let Err(e) = store.delete(key) {
+                        tracing::warn!(blob = key.as_str(), error = %e, "purged blob not removed; it is unreadable and will be removed at next start");
+                    }
+                }
+            })
+            .await,
+        )?;
+        Ok(count)
+    }
+
+    // ---- reading content ---------------------------------------------------------------
+
+    /// Opens `version` of `file` for streaming. The first batch of segments is decrypted and
+    /// authenticated before this returns.
+    pub async fn open_version(
+        &self,
+        file: FileRecord,
+        version: VersionRecord,
+    ) -> Result<VersionStream, StoreError> {
+        let wrapped = version
+            .wrapped_key
+            .clone()
+            .ok_or_else(|| StoreError::Purged(file.path.to_string()))?;
+        let keyring = self.keyring()?;
+        let ids = object_ids(&file.id, &version.version_id)?;
+        let path = file.path.to_string();
+        let number = version.version;
+        let size = version.size;
+        let blobs = Arc::clone(&self.blobs);
+        let (first, decryptor) = map_task(
+            tokio::task::spawn_blocking(move || {
+                let dek = keyring
+                    .kek
+                    .unwrap(&wrapped, &ids.wrap_context())
+                    .map_err(|e| integrity(&path, number, &e.to_string()))?;
+                let mut dec = Decryptor::new(&*blobs, &dek, ids, size, path, number)?;
+                let first = dec.next_batch()?;
+                Ok::<_, StoreError>((first, dec))
+            })
+            .await,
+        )??;
+        let (tx, rx) = mpsc::channel::<Result<Bytes, StoreError>>(CHANNEL_DEPTH);
+        if first.is_some() {
+            tokio::task::spawn_blocking(move || pump(decryptor, tx));
+        }
+        let head = futures_util::stream::iter(first.map(Ok));
+        let tail = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok(VersionStream {
+            file,
+            version,
+            body: Box::pin(head.chain(tail)),
+        })
+    }
+
+    // ---- keys, verification, maintenance ----------------------------------------------
+
+    /// Rotates the KEK: every data key and the content-hash key are re-wrapped under a new
+    /// KEK in one transaction, the old KEK's check value is destroyed, and the database files
+    /// are scrubbed. File data is not re-encrypted. Afterwards the old KEK opens nothing.
+    pub async fn rotate_kek(
+        &self,
+        source: NewKekSource,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let old = self.keyring()?;
+        let rows = self.meta.wrapped_keys().await?;
+        let at_ms = event.at_ms;
+        let (record, rewrapped, hash_wrapped, new_kek) = map_task(
+            tokio::task::spawn_blocking(move || {
+                let (record, new_kek) = create_kek(&source, at_ms)?;
+                let mut rewrapped = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let mut file_id = [0u8; 16];
+                    hex::decode_to_slice(&row.file_id, &mut file_id)
+                        .map_err(|_| StoreError::Corrupt("bad file id".into()))?;
+                    let ids = ObjectIds {
+                        file_id,
+                        version_id: row.version_id,
+                    };
+                    let dek = old.kek.unwrap(&row.wrapped, &ids.wrap_context())?;
+                    let wrapped = new_kek.wrap(&dek, &ids.wrap_context())?;
+                    rewrapped.push(WrappedKeyRow { wrapped, ..row });
+                }
+                let hash_wrapped = new_kek.wrap_hash_key(&old.hash_key, HASH_KEY_CONTEXT)?;
+                Ok::<_, StoreError>((record, rewrapped, hash_wrapped, new_kek))
+            })
+            .await,
+        )??;
+        self.meta
+            .rotate_kek(&record, &hash_wrapped, &rewrapped, event)
+            .await?;
+        self.meta.scrub().await?;
+        let hash_key = self.keyring()?.hash_key.clone();
+        let mut guard = self
+            .keyring
+            .write()
+            .map_err(|_| StoreError::Task("keyring lock poisoned".into()))?;
+        *guard = Arc::new(Keyring {
+            kek: new_kek,
+            hash_key,
+        });
+        Ok(())
+    }
+
+    /// Reads every version, checking authentication tags, lengths and content hashes.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let versions = self.meta.all_versions().await?;
+        let live = self.meta.live_blob_keys().await?;
+        let keyring = self.keyring()?;
+        let blobs = Arc::clone(&self.blobs);
+        map_task(
+            tokio::task::spawn_blocking(move || {
+                let mut report = VerifyReport::default();
+                for (path, version) in versions {
+                    if version.wrapped_key.is_none() {
+                        report.purged_versions += 1;
+                        continue;
+                    }
+                    report.versions_checked += 1;
+                    match verify_version(&*blobs, &keyring, &path, &version) {
+                        Ok(()) => report.bytes_checked += version.size,
+                        Err(what) => report.problems.push(VerifyProblem {
+                            path: path.to_string(),
+                            version: version.version,
+                            what,
+                        }),
+                    }
+                }
+                let all = blobs.list()?;
+                report.orphan_blobs = all.iter().filter(|k| !live.contains(k)).count() as u64;
+                Ok::<_, StoreError>(report)
+            })
+            .await,
+        )?
+    }
+
+    /// Removes what interrupted writes left: temporary files and blobs with no committed,
+    /// unpurged version. Only safe while no other process writes (the data-dir lock).
+    pub async fn remove_orphans(&self) -> Result<usize, StoreError> {
+        let live = self.meta.live_blob_keys().await?;
+        let blobs = Arc::clone(&self.blobs);
+        map_task(
+            tokio::task::spawn_blocking(move || {
+                let mut removed = blobs.remove_temporaries()?;
+                for key in blobs.list()? {
+                    if !live.contains(&key) {
+                        blobs.delete(&key)?;
+                        removed += 1;
+                    }
+                }
+                Ok::<_, StoreError>(removed)
+            })
+            .await,
+        )?
+    }
+}
+
+enum Chunk {
+    Data(Bytes),
+    Finish,
+}
+
+fn object_ids(file_id: &str, version_id: &[u8; 16]) -> Result<ObjectIds, StoreError> {
+    let mut id = [0u8; 16];
+    hex::decode_to_slice(file_id, &mut id)
+        .map_err(|_| StoreError::Corrupt("bad file id".into()))?;
+    Ok(ObjectIds {
+        file_id: id,
+        version_id: *version_id,
+    })
+}
+
+fn integrity(path: &str, version: i64, what: &str) -> StoreError {
+    StoreError::Integrity {
+        path: path.to_owned(),
+        version,
+        what: what.to_owned(),
+    }
+}
+
+/// Blocking: seals chunks from `rx` into a new blob; commits it (durably) on `Finish`.
+fn seal_to_blob(
+    blobs: &dyn BlobStore,
+    dek: &DataKey,
+    ids: ObjectIds,
+    mut hasher: covault_crypto::ContentHasher,
+    mut rx: mpsc::Receiver<Chunk>,
+) -> Result<(u64, ContentHash), StoreError> {
+    let mut writer = blobs.create(&crate::BlobKey::from_version_id(&ids.version_id))?;
+    let mut sealer = SegmentSealer::new(dek, ids)?;
+    let mut segment = Vec::with_capacity(SEGMENT_SIZE + TAG_LEN);
+    let mut size: u64 = 0;
+    loop {
+        match rx.blocking_recv() {
+            Some(Chunk::Data(mut bytes)) => {
+                hasher.update(&bytes);
+                size += bytes.len() as u64;
+                while bytes.has_remaining() {
+                    if segment.len() == SEGMENT_SIZE {
+                        sealer.seal(&mut segment, false)?;
+                        writer.write_all(&segment)?;
+                        segment.clear();
+                    }
+                    let take = (SEGMENT_SIZE - segment.len()).min(bytes.len());
+                    segment.extend_from_slice(&bytes[..take]);
+                    bytes.advance(take);
+                }
+            }
+            Some(Chunk::Finish) => {
+                sealer.seal(&mut segment, true)?;
+                writer.write_all(&segment)?;
+                writer.commit()?;
+                return Ok((size, hasher.finalize()));
+            }
+            // Dropping `writer` without commit discards the partial blob.
+            None => return Err(StoreError::UploadAborted("the body ended early".into())),
+        }
+    }
+}
+
+/// Blocking, sequential decryption of one version's blob.
+struct Decryptor {
+    reader: Box<dyn BlobRead>,
+    opener: SegmentOpener,
+    size: u64,
+    next_index: u64,
+    segments: u64,
+    path: String,
+    version: i64,
+}
+
+impl Decryptor {
+    fn new(
+        blobs: &dyn BlobStore,
+        dek: &DataKey,
+        ids: ObjectIds,
+        size: u64,
+        path: String,
+        version: i64,
+    ) -> Result<Self, StoreError> {
+        let reader = blobs
+            .open(&crate::BlobKey::from_version_id(&ids.version_id))
+            .map_err(|e| integrity(&path, version, &format!("blob unreadable: {e}")))?;
+        if reader.len() != sealed_len(size) {
+            return Err(integrity(
+                &path,
+                version,
+                "blob has the wrong length (truncated or extended)",
+            ));
+        }
+        Ok(Self {
+            reader,
+            opener: SegmentOpener::new(dek, ids)?,
+            size,
+            next_index: 0,
+            segments: segment_count(size),
+            path,
+            version,
+        })
+    }
+
+    /// The next batch of authenticated plaintext, or `None` at the end.
+    fn next_batch(&mut self) -> Result<Option<Bytes>, StoreError> {
+        if self.next_index >= self.segments {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(BATCH_SEGMENTS * SEGMENT_SIZE);
+        let mut segment = vec![0u8; SEGMENT_SIZE + TAG_LEN];
+        for _ in 0..BATCH_SEGMENTS {
+            if self.next_index >= self.segments {
+                break;
+            }
+            let index = self.next_index;
+            let last = index + 1 == self.segments;
+            let plain_len = if last {
+                (self.size - index * SEGMENT_SIZE as u64) as usize
+            } else {
+                SEGMENT_SIZE
+            };
+            let sealed = &mut segment[..plain_len + TAG_LEN];
+            self.reader
+                .read_exact(sealed)
+                .map_err(|e| integrity(&self.path, self.version, &e.to_string()))?;
+            let n = self.opener.open(index, last, sealed).map_err(|_| {
+                integrity(
+                    &self.path,
+                    self.version,
+                    &format!("segment {index} failed authentication"),
+                )
+            })?;
+            out.extend_from_slice(&sealed[..n]);
+            self.next_index += 1;
+        }
+        Ok(Some(Bytes::from(out)))
+    }
+}
+
+/// Blocking: sends decrypted batches until the end, an error, or the receiver going away.
+fn pump(mut decryptor: Decryptor, tx: mpsc::Sender<Result<Bytes, StoreError>>) {
+    loop {
+        let item = match decryptor.next_batch() {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        let failed = item.is_err();
+        if tx.blocking_send(item).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn verify_version(
+    blobs: &dyn BlobStore,
+    keyring: &Keyring,
+    path: &WorkspacePath,
+    version: &VersionRecord,
+) -> Result<(), String> {
+    let wrapped = version.wrapped_key.as_ref().ok_or("no data key")?;
+    let ids = object_ids(&version.file_id, &version.version_id).map_err(|e| e.to_string())?;
+    let dek = keyring
+        .kek
+        .unwrap(wrapped, &ids.wrap_context())
+        .map_err(|e| format!("data key: {e}"))?;
+    let mut dec = Decryptor::new(
+        blobs,
+        &dek,
+        ids,
+        version.size,
+        path.to_string(),
+        version.version,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut hasher = keyring.hash_key.hasher();
+    while let Some(batch) = dec.next_batch().map_err(|e| e.to_string())? {
+        hasher.update(&batch);
+    }
+    if hasher.finalize().ct_eq(&version.content_hash) {
+        Ok(())
+    } else {
+        Err("content hash does not match".into())
+    }
+}

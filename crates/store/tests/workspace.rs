@@ -1,0 +1,571 @@
+//! The encrypting layer against real SQLite files and a real blob directory: round trips at
+//! segment boundaries, no plaintext at rest, tamper detection, rotation and crypto-shredding.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use covault_audit::{AuditEvent, Outcome};
+use covault_crypto::{KdfParams, SEGMENT_SIZE, generate_key_file};
+use covault_policy::{IssuedToken, Principal, PrincipalKind, Tier};
+use covault_store::{
+    ByteStream, DataDir, KekSource, LockMode, NewKekSource, PutOptions, SqliteMetadata, StoreError,
+    TokenRecord, Workspace, WorkspaceOptions, WorkspacePath,
+};
+use futures_util::StreamExt;
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+fn event(action: &str) -> AuditEvent {
+    AuditEvent {
+        at_ms: covault_audit::now_ms(),
+        principal: Some("test".into()),
+        token_id: None,
+        action: action.into(),
+        path: None,
+        version: None,
+        outcome: Outcome::Success,
+        reason: "test".into(),
+        request_id: None,
+        remote_addr: None,
+        detail: serde_json::Value::Null,
+    }
+}
+
+fn principal(id: &str, kind: PrincipalKind) -> Principal {
+    Principal {
+        id: id.into(),
+        name: id.into(),
+        kind,
+        role: "admin".into(),
+        enabled: true,
+    }
+}
+
+struct Fixture {
+    _dir: DataDir,
+    root: tempfile::TempDir,
+    ws: Workspace,
+    key: Zeroizing<Vec<u8>>,
+}
+
+async fn open_parts(
+    root: &Path,
+) -> (
+    DataDir,
+    Arc<SqliteMetadata>,
+    Arc<covault_store::LocalBlobStore>,
+) {
+    let dir = DataDir::open(root, true, LockMode::Exclusive).unwrap();
+    let meta = Arc::new(
+        SqliteMetadata::open(&dir.database_path(), true)
+            .await
+            .unwrap(),
+    );
+    let blobs = Arc::new(dir.blob_store().unwrap());
+    (dir, meta, blobs)
+}
+
+async fn fixture() -> Fixture {
+    fixture_with(WorkspaceOptions::default()).await
+}
+
+async fn fixture_with(options: WorkspaceOptions) -> Fixture {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, meta, blobs) = open_parts(root.path()).await;
+    let key = Zeroizing::new(generate_key_file().unwrap().as_bytes().to_vec());
+    let issued = IssuedToken::generate().unwrap();
+    let token = TokenRecord {
+        id: issued.id.clone(),
+        principal_id: "admin".into(),
+        hash: issued.hash.clone(),
+        description: "first".into(),
+        created_at_ms: 0,
+        expires_at_ms: None,
+        revoked_at_ms: None,
+        last_used_at_ms: None,
+    };
+    let ws = Workspace::initialize(
+        meta,
+        blobs,
+        options,
+        NewKekSource::KeyFile(key.clone()),
+        (
+            &principal("operator", PrincipalKind::Operator),
+            &principal("admin", PrincipalKind::User),
+            &token,
+        ),
+        &event("init"),
+    )
+    .await
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        root,
+        ws,
+        key,
+    }
+}
+
+fn body(data: Vec<u8>, chunk: usize) -> ByteStream {
+    let chunks: Vec<Result<Bytes, StoreError>> = data
+        .chunks(chunk.max(1))
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    Box::pin(futures_util::stream::iter(chunks))
+}
+
+fn path(p: &str) -> WorkspacePath {
+    WorkspacePath::parse(p, &Default::default()).unwrap()
+}
+
+async fn put(ws: &Workspace, p: &str, data: Vec<u8>) -> i64 {
+    ws.put(
+        &path(p),
+        PutOptions {
+            tier: None,
+            author: "test".into(),
+        },
+        body(data, 7919),
+        event("put"),
+    )
+    .await
+    .unwrap()
+    .version
+}
+
+async fn read(ws: &Workspace, p: &str, version: Option<i64>) -> Result<Vec<u8>, StoreError> {
+    let file = ws
+        .file(&path(p))
+        .await?
+        .ok_or(StoreError::NotFound(p.into()))?;
+    let v = ws.version(&file, version).await?;
+    let mut stream = ws.open_version(file, v).await?;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.body.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn blob_files(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for shard in std::fs::read_dir(root.join("blobs")).unwrap().flatten() {
+        if shard.file_name() == "tmp" {
+            continue;
+        }
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            out.push(f.path());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn round_trips_at_segment_boundaries() {
+    let f = fixture().await;
+    let sizes = [
+        0,
+        1,
+        SEGMENT_SIZE - 1,
+        SEGMENT_SIZE,
+        SEGMENT_SIZE + 1,
+        5 * SEGMENT_SIZE + 3,
+        20 * SEGMENT_SIZE,
+    ];
+    for (i, size) in sizes.into_iter().enumerate() {
+        let name = format!("/sizes/{size}.bin");
+        let data = pattern(size, i as u8);
+        put(&f.ws, &name, data.clone()).await;
+        assert_eq!(read(&f.ws, &name, None).await.unwrap(), data, "size {size}");
+    }
+    let report = f.ws.verify().await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.versions_checked, sizes.len() as u64);
+}
+
+#[tokio::test]
+async fn blobs_never_contain_plaintext() {
+    let f = fixture().await;
+    let marker = b"PLAINTEXT-MARKER-7f3a9c";
+    let mut data = Vec::new();
+    for _ in 0..5000 {
+        data.extend_from_slice(marker);
+    }
+    put(&f.ws, "/secret.txt", data).await;
+    let files = blob_files(f.root.path());
+    assert_eq!(files.len(), 1);
+    for file in files {
+        let raw = std::fs::read(file).unwrap();
+        assert!(!raw.windows(marker.len()).any(|w| w == marker));
+    }
+    let db = std::fs::read(f.root.path().join("meta.db")).unwrap();
+    assert!(!db.windows(marker.len()).any(|w| w == marker));
+}
+
+#[tokio::test]
+async fn any_flipped_byte_is_detected_and_named() {
+    let f = fixture().await;
+    let data = pattern(2 * SEGMENT_SIZE + 100, 3);
+    put(&f.ws, "/docs/a.bin", data).await;
+    let blob = blob_files(f.root.path()).pop().unwrap();
+    let original = std::fs::read(&blob).unwrap();
+    // every byte of the tail segment and a stride through the rest
+    let positions: Vec<usize> = (0..original.len())
+        .step_by(997)
+        .chain(original.len() - 140..original.len())
+        .collect();
+    for pos in positions {
+        let mut bad = original.clone();
+        bad[pos] ^= 0x20;
+        std::fs::write(&blob, &bad).unwrap();
+        let err = read(&f.ws, "/docs/a.bin", None).await.unwrap_err();
+        match err {
+            StoreError::Integrity { path, version, .. } => {
+                assert_eq!(path, "/docs/a.bin");
+                assert_eq!(version, 1);
+            }
+            other => panic!("byte {pos}: {other}"),
+        }
+    }
+    std::fs::write(&blob, &original).unwrap();
+    assert!(f.ws.verify().await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn swapped_truncated_and_extended_segments_are_detected() {
+    let f = fixture().await;
+    put(&f.ws, "/x.bin", pattern(3 * SEGMENT_SIZE, 9)).await;
+    let blob = blob_files(f.root.path()).pop().unwrap();
+    let original = std::fs::read(&blob).unwrap();
+    let seg = SEGMENT_SIZE + 16;
+    let mut swapped = original.clone();
+    swapped[..seg].copy_from_slice(&original[seg..2 * seg]);
+    swapped[seg..2 * seg].copy_from_slice(&original[..seg]);
+    let truncated = original[..2 * seg].to_vec();
+    let mut extended = original.clone();
+    extended.extend_from_slice(&original[..seg]);
+    for (name, bytes) in [
+        ("swapped", swapped),
+        ("truncated", truncated),
+        ("extended", extended),
+    ] {
+        std::fs::write(&blob, &bytes).unwrap();
+        assert!(
+            matches!(
+                read(&f.ws, "/x.bin", None).await,
+                Err(StoreError::Integrity { .. })
+            ),
+            "{name}"
+        );
+        let report = f.ws.verify().await.unwrap();
+        assert_eq!(report.problems.len(), 1, "{name}");
+        assert_eq!(report.problems[0].path, "/x.bin");
+    }
+}
+
+#[tokio::test]
+async fn a_blob_moved_to_another_version_does_not_open() {
+    let f = fixture().await;
+    put(&f.ws, "/m.txt", b"version one".to_vec()).await;
+    put(&f.ws, "/m.txt", b"version two".to_vec()).await;
+    let mut blobs = blob_files(f.root.path());
+    blobs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+    let one = std::fs::read(&blobs[0]).unwrap();
+    std::fs::write(&blobs[1], one).unwrap();
+    assert!(matches!(
+        read(&f.ws, "/m.txt", Some(2)).await,
+        Err(StoreError::Integrity { .. })
+    ));
+    assert_eq!(
+        read(&f.ws, "/m.txt", Some(1)).await.unwrap(),
+        b"version one"
+    );
+}
+
+#[tokio::test]
+async fn versions_restore_delete_and_purge() {
+    let f = fixture().await;
+    put(&f.ws, "/h.txt", b"one".to_vec()).await;
+    put(&f.ws, "/h.txt", b"two".to_vec()).await;
+    let file = f.ws.file(&path("/h.txt")).await.unwrap().unwrap();
+    f.ws.delete(&file, &event("delete")).await.unwrap();
+    assert!(matches!(
+        f.ws.existing_file(&path("/h.txt")).await,
+        Err(StoreError::Deleted(_))
+    ));
+    assert!(f.ws.list(None, false, None, 100).await.unwrap().is_empty());
+    assert_eq!(f.ws.list(None, true, None, 100).await.unwrap().len(), 1);
+    let restored =
+        f.ws.restore(&path("/h.txt"), 1, "test".into(), event("restore"))
+            .await
+            .unwrap();
+    assert_eq!(restored.version, 3);
+    assert_eq!(restored.restored_from, Some(1));
+    assert_eq!(read(&f.ws, "/h.txt", None).await.unwrap(), b"one");
+    assert_eq!(f.ws.versions(&file).await.unwrap().len(), 3);
+
+    let file = f.ws.existing_file(&path("/h.txt")).await.unwrap();
+    let blobs_before = blob_files(f.root.path());
+    f.ws.purge(&file, &event("purge")).await.unwrap();
+    assert!(f.ws.file(&path("/h.txt")).await.unwrap().is_none());
+    assert!(blob_files(f.root.path()).is_empty());
+    // even with copies of the blobs (a backup, say) and the KEK, nothing opens: keys are gone
+    let report = f.ws.verify().await.unwrap();
+    assert_eq!(report.purged_versions, 3);
+    assert!(blobs_before.len() == 3);
+    // the path is free for a new, unrelated file
+    put(&f.ws, "/h.txt", b"new life".to_vec()).await;
+    assert_eq!(read(&f.ws, "/h.txt", None).await.unwrap(), b"new life");
+}
+
+#[tokio::test]
+async fn purged_content_is_unreadable_even_with_blob_copies() {
+    let f = fixture().await;
+    put(&f.ws, "/p.txt", b"erase me".to_vec()).await;
+    let blob = blob_files(f.root.path()).pop().unwrap();
+    let copy = std::fs::read(&blob).unwrap();
+    let file = f.ws.file(&path("/p.txt")).await.unwrap().unwrap();
+    let before = f.ws.version(&file, None).await.unwrap();
+    let wrapped = before.wrapped_key.clone().unwrap().bytes;
+    f.ws.purge(&file, &event("purge")).await.unwrap();
+    // put the blob back, as if restored from an old disk image
+    std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
+    std::fs::write(&blob, copy).unwrap();
+    let after = f.ws.versions(&file).await.unwrap().pop().unwrap();
+    assert!(after.wrapped_key.is_none());
+    assert!(matches!(
+        f.ws.open_version(file, after).await,
+        Err(StoreError::Purged(_))
+    ));
+    // the wrapped data key is gone from every database file on disk (secure_delete + WAL truncate)
+    for name in ["meta.db", "meta.db-wal"] {
+        if let Ok(raw) = std::fs::read(f.root.path().join(name)) {
+            assert!(
+                !raw.windows(wrapped.len()).any(|w| w == wrapped.as_slice()),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn rotation_keeps_data_readable_and_retires_the_old_kek() {
+    let f = fixture().await;
+    put(&f.ws, "/r1.txt", b"alpha".to_vec()).await;
+    put(&f.ws, "/r2.txt", pattern(SEGMENT_SIZE * 2, 1)).await;
+    let new_key = Zeroizing::new(generate_key_file().unwrap().as_bytes().to_vec());
+    f.ws.rotate_kek(NewKekSource::KeyFile(new_key.clone()), &event("rotate"))
+        .await
+        .unwrap();
+    assert_eq!(read(&f.ws, "/r1.txt", None).await.unwrap(), b"alpha");
+    put(&f.ws, "/r3.txt", b"after".to_vec()).await;
+    let Fixture {
+        _dir,
+        root,
+        ws,
+        key,
+    } = f;
+    drop(ws);
+    drop(_dir);
+    let (dir, meta, blobs) = open_parts(root.path()).await;
+    let old = Workspace::open(
+        meta.clone(),
+        blobs.clone(),
+        WorkspaceOptions::default(),
+        KekSource::KeyFile(key),
+    )
+    .await;
+    assert!(
+        matches!(
+            old,
+            Err(StoreError::Crypto(covault_crypto::CryptoError::WrongKey))
+        ),
+        "{:?}",
+        old.err()
+    );
+    let ws = Workspace::open(
+        meta,
+        blobs,
+        WorkspaceOptions::default(),
+        KekSource::KeyFile(new_key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read(&ws, "/r2.txt", None).await.unwrap(),
+        pattern(SEGMENT_SIZE * 2, 1)
+    );
+    assert!(ws.verify().await.unwrap().is_ok());
+    drop(dir);
+}
+
+#[tokio::test]
+async fn passphrase_workspaces_report_a_wrong_passphrase_clearly() {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, meta, blobs) = open_parts(root.path()).await;
+    let issued = IssuedToken::generate().unwrap();
+    let token = TokenRecord {
+        id: issued.id.clone(),
+        principal_id: "admin".into(),
+        hash: issued.hash.clone(),
+        description: String::new(),
+        created_at_ms: 0,
+        expires_at_ms: None,
+        revoked_at_ms: None,
+        last_used_at_ms: None,
+    };
+    let source = NewKekSource::Passphrase {
+        passphrase: SecretString::from("correct horse battery staple"),
+        params: KdfParams::with_cost(8 * 1024, 1, 1).unwrap(),
+    };
+    let ws = Workspace::initialize(
+        meta.clone(),
+        blobs.clone(),
+        WorkspaceOptions::default(),
+        source,
+        (
+            &principal("operator", PrincipalKind::Operator),
+            &principal("admin", PrincipalKind::User),
+            &token,
+        ),
+        &event("init"),
+    )
+    .await
+    .unwrap();
+    drop(ws);
+    let wrong = Workspace::open(
+        meta.clone(),
+        blobs.clone(),
+        WorkspaceOptions::default(),
+        KekSource::Passphrase(SecretString::from("wrong")),
+    )
+    .await;
+    let message = wrong.err().unwrap().to_string();
+    assert!(message.contains("does not unlock"), "{message}");
+    let mismatch = Workspace::open(
+        meta.clone(),
+        blobs.clone(),
+        WorkspaceOptions::default(),
+        KekSource::KeyFile(Zeroizing::new(vec![b'0'; 64])),
+    )
+    .await;
+    assert!(matches!(
+        mismatch,
+        Err(StoreError::KeySourceMismatch { .. })
+    ));
+    let ok = Workspace::open(
+        meta,
+        blobs,
+        WorkspaceOptions::default(),
+        KekSource::Passphrase(SecretString::from("correct horse battery staple")),
+    )
+    .await;
+    assert!(ok.is_ok());
+    drop(dir);
+}
+
+#[tokio::test]
+async fn size_limit_and_aborted_uploads_leave_nothing() {
+    let f = fixture_with(WorkspaceOptions {
+        max_file_bytes: 1000,
+        ..Default::default()
+    })
+    .await;
+    let err =
+        f.ws.put(
+            &path("/big.bin"),
+            PutOptions {
+                tier: None,
+                author: "t".into(),
+            },
+            body(vec![0; 1001], 100),
+            event("put"),
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::TooLarge { limit: 1000 })));
+    put(&f.ws, "/fits.bin", vec![0; 1000]).await;
+    // aborted upload: the stream fails mid-way
+    let failing: ByteStream = Box::pin(futures_util::stream::iter(vec![
+        Ok(Bytes::from_static(b"partial")),
+        Err(StoreError::UploadAborted("client went away".into())),
+    ]));
+    let err =
+        f.ws.put(
+            &path("/aborted.txt"),
+            PutOptions {
+                tier: None,
+                author: "t".into(),
+            },
+            failing,
+            event("put"),
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::UploadAborted(_))));
+    assert!(f.ws.file(&path("/aborted.txt")).await.unwrap().is_none());
+    assert!(f.ws.file(&path("/big.bin")).await.unwrap().is_none());
+    assert_eq!(blob_files(f.root.path()).len(), 1);
+    assert_eq!(
+        std::fs::read_dir(f.root.path().join("blobs/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn tiers_never_drop_on_write_and_audit_is_append_only() {
+    let f = fixture().await;
+    f.ws.put(
+        &path("/t.txt"),
+        PutOptions {
+            tier: Some(Tier::Restricted),
+            author: "t".into(),
+        },
+        body(b"a".to_vec(), 1),
+        event("put"),
+    )
+    .await
+    .unwrap();
+    let v =
+        f.ws.put(
+            &path("/t.txt"),
+            PutOptions {
+                tier: Some(Tier::Public),
+                author: "t".into(),
+            },
+            body(b"b".to_vec(), 1),
+            event("put"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.tier, Tier::Restricted);
+    let events = f.ws.recent_audit(10).await.unwrap();
+    assert_eq!(events[0].version, Some(2));
+    assert_eq!(events[0].detail["tier"], "restricted");
+    // the table refuses updates and deletes
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        f.root.path().join("meta.db").display()
+    ))
+    .await
+    .unwrap();
+    assert!(
+        sqlx::query("DELETE FROM audit_events")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("UPDATE audit_events SET reason = 'x'")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+}
