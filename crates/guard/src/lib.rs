@@ -1,1 +1,23 @@
-//! placeholder
+//! The one path to the data. Every entry point — REST, the CLI in-process, and later the
+//! gateway, MCP, the agent and workflows — calls [`Vault`], and every [`Vault`] operation runs
+//! authenticate → authorize → act → audit.
+//!
+//! By construction there is no way around it: the [`Vault`] owns the store privately and never
+//! hands it out; its operations require a [`Caller`], which only [`Vault::authenticate`] (or
+//! unlocking the workspace as its local operator) can produce; and every decision is a
+//! [`covault_policy::Decision`] from the policy crate. Audit events are committed in the same
+//! transaction as the change, or appended before data is released; if auditing fails, the
+//! operation fails.
+
+mod caller;
+mod dto;
+mod error;
+mod vault;
+
+pub use caller::{Caller, RequestContext};
+pub use covault_crypto::{KdfParams, generate_key_file};
+pub use covault_policy::{PrincipalKind, Tier};
+pub use covault_store::{ByteStream, KekSource, LockMode, NewKekSource, PathLimits, StoreError, VerifyProblem, VerifyReport};
+pub use dto::{Download, FileInfo, Listing, NewPrincipal, PrincipalInfo, PurgeInfo, VersionInfo};
+pub use error::{ErrorKind, GuardError};
+pub use vault::{InitOptions, Initialized, OpenOptions, Opened, Vault, VaultLimits};

@@ -41,6 +41,7 @@ pub enum Action {
     KeysRotate,
     StoreVerify,
     PrincipalCreate,
+    AuditRead,
     Authenticate,
 }
 
@@ -59,6 +60,7 @@ impl Action {
             Action::KeysRotate => "keys.rotate",
             Action::StoreVerify => "store.verify",
             Action::PrincipalCreate => "principal.create",
+            Action::AuditRead => "audit.read",
             Action::Authenticate => "authenticate",
         }
     }

@@ -1,0 +1,591 @@
+//! [`Vault`]: opening the workspace, authenticating callers, and every operation on the data
+//! as authorize → act → audit.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use covault_audit::{AuditEvent, Outcome, now_ms};
+use covault_policy::{
+    Action, Decision, IssuedToken, PresentedToken, Principal, PrincipalKind, Resource, Tier,
+    authorize,
+};
+use covault_store::{
+    ByteStream, DataDir, FileRecord, KekSource, LockMode, NewKekSource, PathLimits, PutOptions,
+    SqliteMetadata, StoreError, TokenRecord, VerifyReport, Workspace, WorkspaceOptions,
+    WorkspacePath,
+};
+use secrecy::SecretString;
+
+use crate::{
+    Caller, Download, FileInfo, GuardError, Listing, NewPrincipal, PrincipalInfo, PurgeInfo,
+    RequestContext, VersionInfo,
+};
+
+/// Operator principal id: the holder of the data directory and its KEK, acting in-process.
+const OPERATOR_ID: &str = "operator";
+/// Largest page a listing returns.
+pub const MAX_LIST_PAGE: u32 = 1000;
+/// How often (at most) a token's last-used time is written.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// Size limits and defaults.
+#[derive(Clone, Debug)]
+pub struct VaultLimits {
+    pub max_file_bytes: u64,
+    pub path_limits: PathLimits,
+    pub default_tier: Tier,
+}
+
+impl Default for VaultLimits {
+    fn default() -> Self {
+        let ws = WorkspaceOptions::default();
+        Self {
+            max_file_bytes: ws.max_file_bytes,
+            path_limits: ws.path_limits,
+            default_tier: ws.default_tier,
+        }
+    }
+}
+
+impl VaultLimits {
+    fn workspace_options(&self) -> WorkspaceOptions {
+        WorkspaceOptions {
+            max_file_bytes: self.max_file_bytes,
+            path_limits: self.path_limits,
+            default_tier: self.default_tier,
+        }
+    }
+}
+
+/// How to open an existing workspace.
+pub struct OpenOptions {
+    pub data_dir: PathBuf,
+    pub source: KekSource,
+    pub lock: LockMode,
+    pub limits: VaultLimits,
+}
+
+/// How to create a workspace.
+pub struct InitOptions {
+    pub data_dir: PathBuf,
+    pub source: NewKekSource,
+    pub admin_name: String,
+    pub limits: VaultLimits,
+}
+
+/// An opened vault and its local operator.
+pub struct Opened {
+    pub vault: Vault,
+    pub operator: Caller,
+}
+
+/// A new vault, its operator, and the first admin's token (shown once).
+pub struct Initialized {
+    pub vault: Vault,
+    pub operator: Caller,
+    pub admin: PrincipalInfo,
+    pub admin_token: SecretString,
+}
+
+/// The guarded workspace. Holds the store privately; everything goes through its methods.
+pub struct Vault {
+    ws: Workspace,
+    _dir: DataDir,
+}
+
+fn operator_principal() -> Principal {
+    Principal {
+        id: OPERATOR_ID.into(),
+        name: "local operator".into(),
+        kind: PrincipalKind::Operator,
+        role: "operator".into(),
+        enabled: true,
+    }
+}
+
+fn operator_caller() -> Caller {
+    Caller {
+        principal: operator_principal(),
+        token_id: None,
+        context: RequestContext::default(),
+    }
+}
+
+async fn open_parts(
+    data_dir: &std::path::Path,
+    create: bool,
+    lock: LockMode,
+) -> Result<(DataDir, Arc<SqliteMetadata>, Arc<covault_store::LocalBlobStore>), GuardError> {
+    let dir = DataDir::open(data_dir, create, lock)?;
+    let meta = Arc::new(SqliteMetadata::open(&dir.database_path(), create).await?);
+    let blobs = Arc::new(dir.blob_store()?);
+    Ok((dir, meta, blobs))
+}
+
+impl Vault {
+    /// Creates a workspace in `data_dir` with its first admin. Fails if one exists.
+    pub async fn init(options: InitOptions) -> Result<Initialized, GuardError> {
+        let name = options.admin_name.trim();
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            return Err(GuardError::BadRequest(
+                "the admin name must be 1 to 64 printable characters".into(),
+            ));
+        }
+        let (dir, meta, blobs) = open_parts(&options.data_dir, true, LockMode::Exclusive).await?;
+        let admin = Principal {
+            id: format!("usr_{}", &covault_crypto::random_id().map_err(StoreError::from)?[..16]),
+            name: name.to_owned(),
+            kind: PrincipalKind::User,
+            role: "admin".into(),
+            enabled: true,
+        };
+        let issued = IssuedToken::generate().map_err(StoreError::from)?;
+        let at_ms = now_ms();
+        let token = TokenRecord {
+            id: issued.id.clone(),
+            principal_id: admin.id.clone(),
+            hash: issued.hash.clone(),
+            description: "created by covault init".into(),
+            created_at_ms: at_ms,
+            expires_at_ms: None,
+            revoked_at_ms: None,
+            last_used_at_ms: None,
+        };
+        let operator = operator_caller();
+        let mut event = base_event(&operator, Action::PrincipalCreate, None);
+        event.reason = "workspace initialised".into();
+        event.detail = serde_json::json!({ "admin": admin.id, "token_id": issued.id.as_str() });
+        let ws = Workspace::initialize(
+            meta,
+            blobs,
+            options.limits.workspace_options(),
+            options.source,
+            (&operator_principal(), &admin, &token),
+            &event,
+        )
+        .await?;
+        Ok(Initialized {
+            vault: Vault { ws, _dir: dir },
+            operator,
+            admin: PrincipalInfo::new(&admin, Some(issued.id.to_string())),
+            admin_token: issued.text,
+        })
+    }
+
+    /// Opens an existing workspace. With an exclusive lock, leftovers of interrupted writes
+    /// are removed first.
+    pub async fn open(options: OpenOptions) -> Result<Opened, GuardError> {
+        let (dir, meta, blobs) = open_parts(&options.data_dir, false, options.lock).await?;
+        let ws = Workspace::open(meta, blobs, options.limits.workspace_options(), options.source).await?;
+        if options.lock == LockMode::Exclusive {
+            let removed = ws.remove_orphans().await?;
+            if removed > 0 {
+                tracing::info!(removed, "removed blobs left by interrupted writes");
+            }
+        }
+        Ok(Opened {
+            vault: Vault { ws, _dir: dir },
+            operator: operator_caller(),
+        })
+    }
+
+    /// Whether the metadata store answers (readiness).
+    pub async fn ready(&self) -> Result<(), GuardError> {
+        Ok(self.ws.ping().await?)
+    }
+
+    /// Authenticates an API token. Every failure is audited (never with the token text) and
+    /// answered with [`GuardError::Unauthenticated`]; details are given only to a caller that
+    /// proved possession of the secret.
+    pub async fn authenticate(&self, token: &SecretString, context: RequestContext) -> Result<Caller, GuardError> {
+        const INVALID: &str = "the API token is not valid: check COVAULT_TOKEN";
+        let anonymous = Caller {
+            principal: Principal {
+                id: String::new(),
+                name: String::new(),
+                kind: PrincipalKind::User,
+                role: String::new(),
+                enabled: false,
+            },
+            token_id: None,
+            context,
+        };
+        let Ok(presented) = PresentedToken::parse(token) else {
+            return Err(self.deny_authentication(&anonymous, None, "malformed token", INVALID).await);
+        };
+        let found = self.ws.token(&presented.id).await?;
+        let Some((record, principal)) = found else {
+            return Err(self.deny_authentication(&anonymous, Some(&presented.id), "unknown token id", INVALID).await);
+        };
+        if !record.hash.matches(&presented.hash) {
+            return Err(self.deny_authentication(&anonymous, Some(&presented.id), "wrong token secret", INVALID).await);
+        }
+        let caller = Caller {
+            principal,
+            token_id: Some(record.id.clone()),
+            context: anonymous.context,
+        };
+        let at_ms = now_ms();
+        if record.revoked_at_ms.is_some() {
+            return Err(self.deny_authentication(&caller, Some(&record.id), "token revoked", "the API token was revoked").await);
+        }
+        if record.expires_at_ms.is_some_and(|t| t <= at_ms) {
+            return Err(self.deny_authentication(&caller, Some(&record.id), "token expired", "the API token has expired: ask an admin for a new one").await);
+        }
+        if !caller.principal.enabled {
+            return Err(self.deny_authentication(&caller, Some(&record.id), "principal disabled", "this account is disabled").await);
+        }
+        if record.last_used_at_ms.is_none_or(|t| at_ms - t >= TOUCH_INTERVAL_MS) {
+            let addr = caller.context.remote_addr.as_deref();
+            if let Err(e) = self.ws.touch_token(&record.id, at_ms, addr).await {
+                tracing::warn!(token_id = record.id.as_str(), error = %e, "could not record token use");
+            }
+        }
+        Ok(caller)
+    }
+
+    async fn deny_authentication(
+        &self,
+        caller: &Caller,
+        token_id: Option<&covault_policy::TokenId>,
+        reason: &'static str,
+        message: &'static str,
+    ) -> GuardError {
+        let mut event = base_event(caller, Action::Authenticate, None);
+        event.principal = (!caller.principal.id.is_empty()).then(|| caller.principal.id.clone());
+        event.token_id = token_id.map(|t| t.to_string());
+        event.outcome = Outcome::Denied;
+        event.reason = reason.into();
+        if let Err(e) = self.ws.append_audit(&event).await {
+            tracing::error!(error = %e, "could not audit a failed authentication");
+        }
+        GuardError::Unauthenticated(message)
+    }
+
+    /// authorize → act → audit. `act` receives the success event and must commit it (in its
+    /// store transaction, or by appending it before releasing data). A denial or a failure is
+    /// audited here. Authorization is a value: there is no error path that grants.
+    async fn guarded<T, F, Fut>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        resource: Resource,
+        path: Option<&WorkspacePath>,
+        act: F,
+    ) -> Result<T, GuardError>
+    where
+        F: FnOnce(AuditEvent) -> Fut,
+        Fut: Future<Output = Result<T, GuardError>>,
+    {
+        let mut event = base_event(caller, action, path);
+        match authorize(&caller.principal, action, &resource) {
+            Decision::Deny { reason } => {
+                event.outcome = Outcome::Denied;
+                event.reason = reason.into();
+                if let Err(e) = self.ws.append_audit(&event).await {
+                    tracing::error!(error = %e, "could not audit a denial");
+                }
+                Err(GuardError::Forbidden(reason))
+            }
+            Decision::Allow(permit) => {
+                event.reason = permit.reason().into();
+                let failure_template = event.clone();
+                match act(event).await {
+                    Ok(value) => Ok(value),
+                    Err(err) => {
+                        let mut failed = failure_template;
+                        failed.outcome = Outcome::Failed;
+                        failed.reason = err.kind().as_str().into();
+                        if let Err(e) = self.ws.append_audit(&failed).await {
+                            tracing::error!(error = %e, "could not audit a failed operation");
+                        }
+                        Err(err)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses a client path; an invalid one is audited as a failed request.
+    async fn parse_path(&self, caller: &Caller, action: Action, raw: &str) -> Result<WorkspacePath, GuardError> {
+        match self.ws.parse_path(raw) {
+            Ok(path) => Ok(path),
+            Err(err) => Err(self.reject_input(caller, action, err).await),
+        }
+    }
+
+    async fn reject_input(&self, caller: &Caller, action: Action, err: StoreError) -> GuardError {
+        let mut event = base_event(caller, action, None);
+        event.outcome = Outcome::Failed;
+        event.reason = "invalid_path".into();
+        if let Err(e) = self.ws.append_audit(&event).await {
+            tracing::error!(error = %e, "could not audit an invalid path");
+        }
+        err.into()
+    }
+
+    async fn resource(&self, path: &WorkspacePath) -> Result<(Resource, Option<FileRecord>), GuardError> {
+        let file = self.ws.file(path).await?;
+        let resource = Resource::Path {
+            path: path.to_string(),
+            tier: file.as_ref().map(|f| f.tier),
+        };
+        Ok((resource, file))
+    }
+
+    /// Writes a new version of `raw_path` from `body` (streamed; never buffered whole).
+    pub async fn put(&self, caller: &Caller, raw_path: &str, tier: Option<Tier>, body: ByteStream) -> Result<VersionInfo, GuardError> {
+        let path = self.parse_path(caller, Action::FileWrite, raw_path).await?;
+        let (resource, _) = self.resource(&path).await?;
+        self.guarded(caller, Action::FileWrite, resource, Some(&path), |event| async {
+            let options = PutOptions {
+                tier,
+                author: caller.principal.name.clone(),
+            };
+            let version = self.ws.put(&path, options, body, event).await?;
+            Ok(VersionInfo::new(path.as_str(), &version))
+        })
+        .await
+    }
+
+    /// Streams a version (the current one by default) of `raw_path`.
+    pub async fn get(&self, caller: &Caller, raw_path: &str, version: Option<i64>) -> Result<Download, GuardError> {
+        let path = self.parse_path(caller, Action::FileRead, raw_path).await?;
+        let (resource, file) = self.resource(&path).await?;
+        let path = &path;
+        self.guarded(caller, Action::FileRead, resource, Some(path), |mut event| async move {
+            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+            if version.is_none() && file.deleted_at_ms.is_some() {
+                return Err(StoreError::Deleted(path.to_string()).into());
+            }
+            let record = self.ws.version(&file, version).await?;
+            let info = VersionInfo::new(path.as_str(), &record);
+            let stream = self.ws.open_version(file, record).await?;
+            event.version = Some(info.version);
+            event.detail = serde_json::json!({ "size": info.size, "tier": info.tier });
+            self.ws.append_audit(&event).await?;
+            Ok(Download {
+                info,
+                body: stream.body,
+            })
+        })
+        .await
+    }
+
+    /// Metadata of a file and its current version (deleted files included).
+    pub async fn stat(&self, caller: &Caller, raw_path: &str) -> Result<FileInfo, GuardError> {
+        let path = self.parse_path(caller, Action::FileStat, raw_path).await?;
+        let (resource, file) = self.resource(&path).await?;
+        let path = &path;
+        self.guarded(caller, Action::FileStat, resource, Some(path), |event| async move {
+            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+            let current = self.ws.version(&file, None).await?;
+            self.ws.append_audit(&event).await?;
+            Ok(FileInfo::new(&file, &current))
+        })
+        .await
+    }
+
+    /// Files under `prefix` (whole path components), a page at a time.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        raw_prefix: &str,
+        include_deleted: bool,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Listing, GuardError> {
+        let prefix = match self.ws.parse_prefix(raw_prefix) {
+            Ok(prefix) => prefix,
+            Err(err) => return Err(self.reject_input(caller, Action::FileList, err).await),
+        };
+        let after = match after {
+            Some(raw) => Some(self.parse_path(caller, Action::FileList, raw).await?),
+            None => None,
+        };
+        let limit = limit.unwrap_or(MAX_LIST_PAGE).clamp(1, MAX_LIST_PAGE);
+        let resource = Resource::Path {
+            path: prefix.as_ref().map_or_else(|| "/".to_owned(), ToString::to_string),
+            tier: None,
+        };
+        let prefix = prefix.as_ref();
+        let after = after.as_ref();
+        self.guarded(caller, Action::FileList, resource, prefix, |mut event| async move {
+            let rows = self.ws.list(prefix, include_deleted, after, limit).await?;
+            event.detail = serde_json::json!({ "count": rows.len() });
+            self.ws.append_audit(&event).await?;
+            let next_after = (rows.len() == limit as usize)
+                .then(|| rows.last().map(|(f, _)| f.path.to_string()))
+                .flatten();
+            Ok(Listing {
+                files: rows.iter().map(|(f, v)| FileInfo::new(f, v)).collect(),
+                next_after,
+            })
+        })
+        .await
+    }
+
+    /// Every version of a file, oldest first.
+    pub async fn history(&self, caller: &Caller, raw_path: &str) -> Result<Vec<VersionInfo>, GuardError> {
+        let path = self.parse_path(caller, Action::FileHistory, raw_path).await?;
+        let (resource, file) = self.resource(&path).await?;
+        let path = &path;
+        self.guarded(caller, Action::FileHistory, resource, Some(path), |event| async move {
+            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+            let versions = self.ws.versions(&file).await?;
+            self.ws.append_audit(&event).await?;
+            Ok(versions.iter().map(|v| VersionInfo::new(path.as_str(), v)).collect())
+        })
+        .await
+    }
+
+    /// Makes the content of `version` the newest version (undeleting the file if needed).
+    pub async fn restore(&self, caller: &Caller, raw_path: &str, version: i64) -> Result<VersionInfo, GuardError> {
+        let path = self.parse_path(caller, Action::FileRestore, raw_path).await?;
+        let (resource, _) = self.resource(&path).await?;
+        self.guarded(caller, Action::FileRestore, resource, Some(&path), |event| async {
+            let record = self.ws.restore(&path, version, caller.principal.name.clone(), event).await?;
+            Ok(VersionInfo::new(path.as_str(), &record))
+        })
+        .await
+    }
+
+    /// Soft-deletes a file: it disappears from listings and reads, its history stays.
+    pub async fn delete(&self, caller: &Caller, raw_path: &str) -> Result<(), GuardError> {
+        let path = self.parse_path(caller, Action::FileDelete, raw_path).await?;
+        let (resource, file) = self.resource(&path).await?;
+        let path = &path;
+        self.guarded(caller, Action::FileDelete, resource, Some(path), |event| async move {
+            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+            if file.deleted_at_ms.is_some() {
+                return Err(StoreError::Deleted(path.to_string()).into());
+            }
+            Ok(self.ws.delete(&file, &event).await?)
+        })
+        .await
+    }
+
+    /// Crypto-shreds every version of a file. Irreversible.
+    pub async fn purge(&self, caller: &Caller, raw_path: &str) -> Result<PurgeInfo, GuardError> {
+        let path = self.parse_path(caller, Action::FilePurge, raw_path).await?;
+        let (resource, file) = self.resource(&path).await?;
+        let path = &path;
+        self.guarded(caller, Action::FilePurge, resource, Some(path), |mut event| async move {
+            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+            event.detail = serde_json::json!({ "versions": file.current_version });
+            let destroyed = self.ws.purge(&file, &event).await?;
+            Ok(PurgeInfo {
+                path: path.to_string(),
+                versions_destroyed: destroyed as u64,
+            })
+        })
+        .await
+    }
+
+    /// Sets a file's tier label (raising or lowering; both audited with before and after).
+    pub async fn set_tier(&self, caller: &Caller, raw_path: &str, tier: Tier) -> Result<FileInfo, GuardError> {
+        let path = self.parse_path(caller, Action::FileLabel, raw_path).await?;
+        let (resource, file) = self.resource(&path).await?;
+        let path = &path;
+        self.guarded(caller, Action::FileLabel, resource, Some(path), |mut event| async move {
+            let mut file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+            event.detail = serde_json::json!({ "from": file.tier, "to": tier });
+            self.ws.set_tier(&file, tier, &event).await?;
+            file.tier = tier;
+            let current = self.ws.version(&file, None).await?;
+            Ok(FileInfo::new(&file, &current))
+        })
+        .await
+    }
+
+    /// Reads and checks every version in the workspace.
+    pub async fn verify(&self, caller: &Caller) -> Result<VerifyReport, GuardError> {
+        self.guarded(caller, Action::StoreVerify, Resource::Workspace, None, |mut event| async move {
+            let report = self.ws.verify().await?;
+            event.outcome = if report.is_ok() { Outcome::Success } else { Outcome::Failed };
+            event.detail = serde_json::json!({
+                "versions_checked": report.versions_checked,
+                "bytes_checked": report.bytes_checked,
+                "problems": report.problems.len(),
+                "orphan_blobs": report.orphan_blobs,
+            });
+            self.ws.append_audit(&event).await?;
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Rotates the key-encryption key (operator only).
+    pub async fn rotate_keys(&self, caller: &Caller, source: NewKekSource) -> Result<(), GuardError> {
+        self.guarded(caller, Action::KeysRotate, Resource::Workspace, None, |event| async move {
+            Ok(self.ws.rotate_kek(source, &event).await?)
+        })
+        .await
+    }
+
+    /// Creates a principal, optionally with an API token (returned once).
+    pub async fn create_principal(
+        &self,
+        caller: &Caller,
+        new: NewPrincipal,
+    ) -> Result<(PrincipalInfo, Option<SecretString>), GuardError> {
+        self.guarded(caller, Action::PrincipalCreate, Resource::Workspace, None, |mut event| async move {
+            let principal = Principal {
+                id: format!("usr_{}", &covault_crypto::random_id().map_err(StoreError::from)?[..16]),
+                name: new.name,
+                kind: new.kind,
+                role: new.role,
+                enabled: true,
+            };
+            let issued = match new.token_expires_at_ms {
+                Some(expires_at_ms) => Some((IssuedToken::generate().map_err(StoreError::from)?, expires_at_ms)),
+                None => None,
+            };
+            let record = issued.as_ref().map(|(t, expires_at_ms)| TokenRecord {
+                id: t.id.clone(),
+                principal_id: principal.id.clone(),
+                hash: t.hash.clone(),
+                description: "created with the principal".into(),
+                created_at_ms: event.at_ms,
+                expires_at_ms: *expires_at_ms,
+                revoked_at_ms: None,
+                last_used_at_ms: None,
+            });
+            event.detail = serde_json::json!({
+                "principal": principal.id,
+                "token_id": record.as_ref().map(|r| r.id.to_string()),
+            });
+            self.ws.create_principal(&principal, record.as_ref(), &event).await?;
+            let info = PrincipalInfo::new(&principal, record.map(|r| r.id.to_string()));
+            Ok((info, issued.map(|(t, _)| t.text)))
+        })
+        .await
+    }
+
+    /// The newest audit events (for the audit reader and tests).
+    pub async fn recent_audit(&self, caller: &Caller, limit: u32) -> Result<Vec<AuditEvent>, GuardError> {
+        self.guarded(caller, Action::AuditRead, Resource::Workspace, None, |event| async move {
+            let events = self.ws.recent_audit(limit.min(10_000)).await?;
+            self.ws.append_audit(&event).await?;
+            Ok(events)
+        })
+        .await
+    }
+}
+
+fn base_event(caller: &Caller, action: Action, path: Option<&WorkspacePath>) -> AuditEvent {
+    AuditEvent {
+        at_ms: now_ms(),
+        principal: Some(caller.principal.id.clone()),
+        token_id: caller.token_id.as_ref().map(|t| t.to_string()),
+        action: action.as_str().into(),
+        path: path.map(ToString::to_string),
+        version: None,
+        outcome: Outcome::Success,
+        reason: String::new(),
+        request_id: caller.context.request_id.clone(),
+        remote_addr: caller.context.remote_addr.clone(),
+        detail: serde_json::Value::Null,
+    }
+}
