@@ -1,1 +1,63 @@
-fn main() {}
+//! The `covault` binary: parse arguments, set up logging, dispatch, map errors to exit codes
+//! (0 success, 1 error, 2 usage, 3 `verify` found problems).
+
+mod args;
+mod client;
+mod config;
+mod env;
+mod local;
+mod secrets;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, KeysCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init {
+            data,
+            admin,
+            key_file,
+            kdf,
+        } => local::init(&data, &admin, key_file.as_deref(), &kdf).await,
+        Command::Serve { data, listen } => local::serve(&data, listen).await,
+        Command::Demo { data_dir, listen } => local::demo(&data_dir, listen).await,
+        Command::Verify { data, json } => local::verify(&data, json).await,
+        Command::Keys {
+            command:
+                KeysCommand::Rotate {
+                    data,
+                    new_key_file,
+                    kdf,
+                },
+        } => local::rotate(&data, new_key_file.as_deref(), &kdf).await,
+        Command::Openapi => {
+            client::print_line(&covault_server::openapi_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        other => client::run(other).await,
+    }
+}

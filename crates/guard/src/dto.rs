@@ -15,6 +15,8 @@ pub struct VersionInfo {
     pub content_hash: String,
     pub author: String,
     pub created_at: String,
+    /// public, internal, confidential or restricted.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "internal"))]
     pub tier: Tier,
     /// `write` or `restore`.
     pub kind: String,
@@ -48,6 +50,8 @@ impl VersionInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileInfo {
     pub path: String,
+    /// public, internal, confidential or restricted.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "internal"))]
     pub tier: Tier,
     pub version: i64,
     pub size: u64,
@@ -97,6 +101,8 @@ pub struct PurgeInfo {
 pub struct PrincipalInfo {
     pub id: String,
     pub name: String,
+    /// user, service or operator.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: PrincipalKind,
     pub role: String,
     pub token_id: Option<String>,

@@ -17,7 +17,10 @@ mod vault;
 pub use caller::{Caller, RequestContext};
 pub use covault_crypto::{KdfParams, generate_key_file};
 pub use covault_policy::{PrincipalKind, Tier};
-pub use covault_store::{ByteStream, KekSource, LockMode, NewKekSource, PathLimits, StoreError, VerifyProblem, VerifyReport};
+pub use covault_store::{
+    ByteStream, KekSource, LockMode, NewKekSource, PathLimits, StoreError, VerifyProblem,
+    VerifyReport,
+};
 pub use dto::{Download, FileInfo, Listing, NewPrincipal, PrincipalInfo, PurgeInfo, VersionInfo};
 pub use error::{ErrorKind, GuardError};
 pub use vault::{InitOptions, Initialized, OpenOptions, Opened, Vault, VaultLimits};

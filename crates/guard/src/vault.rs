@@ -116,7 +116,14 @@ async fn open_parts(
     data_dir: &std::path::Path,
     create: bool,
     lock: LockMode,
-) -> Result<(DataDir, Arc<SqliteMetadata>, Arc<covault_store::LocalBlobStore>), GuardError> {
+) -> Result<
+    (
+        DataDir,
+        Arc<SqliteMetadata>,
+        Arc<covault_store::LocalBlobStore>,
+    ),
+    GuardError,
+> {
     let dir = DataDir::open(data_dir, create, lock)?;
     let meta = Arc::new(SqliteMetadata::open(&dir.database_path(), create).await?);
     let blobs = Arc::new(dir.blob_store()?);
@@ -134,7 +141,10 @@ impl Vault {
         }
         let (dir, meta, blobs) = open_parts(&options.data_dir, true, LockMode::Exclusive).await?;
         let admin = Principal {
-            id: format!("usr_{}", &covault_crypto::random_id().map_err(StoreError::from)?[..16]),
+            id: format!(
+                "usr_{}",
+                &covault_crypto::random_id().map_err(StoreError::from)?[..16]
+            ),
             name: name.to_owned(),
             kind: PrincipalKind::User,
             role: "admin".into(),
@@ -177,7 +187,13 @@ impl Vault {
     /// are removed first.
     pub async fn open(options: OpenOptions) -> Result<Opened, GuardError> {
         let (dir, meta, blobs) = open_parts(&options.data_dir, false, options.lock).await?;
-        let ws = Workspace::open(meta, blobs, options.limits.workspace_options(), options.source).await?;
+        let ws = Workspace::open(
+            meta,
+            blobs,
+            options.limits.workspace_options(),
+            options.source,
+        )
+        .await?;
         if options.lock == LockMode::Exclusive {
             let removed = ws.remove_orphans().await?;
             if removed > 0 {
@@ -190,6 +206,11 @@ impl Vault {
         })
     }
 
+    /// The largest file a put accepts.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.ws.options().max_file_bytes
+    }
+
     /// Whether the metadata store answers (readiness).
     pub async fn ready(&self) -> Result<(), GuardError> {
         Ok(self.ws.ping().await?)
@@ -198,7 +219,11 @@ impl Vault {
     /// Authenticates an API token. Every failure is audited (never with the token text) and
     /// answered with [`GuardError::Unauthenticated`]; details are given only to a caller that
     /// proved possession of the secret.
-    pub async fn authenticate(&self, token: &SecretString, context: RequestContext) -> Result<Caller, GuardError> {
+    pub async fn authenticate(
+        &self,
+        token: &SecretString,
+        context: RequestContext,
+    ) -> Result<Caller, GuardError> {
         const INVALID: &str = "the API token is not valid: check COVAULT_TOKEN";
         let anonymous = Caller {
             principal: Principal {
@@ -212,14 +237,25 @@ impl Vault {
             context,
         };
         let Ok(presented) = PresentedToken::parse(token) else {
-            return Err(self.deny_authentication(&anonymous, None, "malformed token", INVALID).await);
+            return Err(self
+                .deny_authentication(&anonymous, None, "malformed token", INVALID)
+                .await);
         };
         let found = self.ws.token(&presented.id).await?;
         let Some((record, principal)) = found else {
-            return Err(self.deny_authentication(&anonymous, Some(&presented.id), "unknown token id", INVALID).await);
+            return Err(self
+                .deny_authentication(&anonymous, Some(&presented.id), "unknown token id", INVALID)
+                .await);
         };
         if !record.hash.matches(&presented.hash) {
-            return Err(self.deny_authentication(&anonymous, Some(&presented.id), "wrong token secret", INVALID).await);
+            return Err(self
+                .deny_authentication(
+                    &anonymous,
+                    Some(&presented.id),
+                    "wrong token secret",
+                    INVALID,
+                )
+                .await);
         }
         let caller = Caller {
             principal,
@@ -228,15 +264,39 @@ impl Vault {
         };
         let at_ms = now_ms();
         if record.revoked_at_ms.is_some() {
-            return Err(self.deny_authentication(&caller, Some(&record.id), "token revoked", "the API token was revoked").await);
+            return Err(self
+                .deny_authentication(
+                    &caller,
+                    Some(&record.id),
+                    "token revoked",
+                    "the API token was revoked",
+                )
+                .await);
         }
         if record.expires_at_ms.is_some_and(|t| t <= at_ms) {
-            return Err(self.deny_authentication(&caller, Some(&record.id), "token expired", "the API token has expired: ask an admin for a new one").await);
+            return Err(self
+                .deny_authentication(
+                    &caller,
+                    Some(&record.id),
+                    "token expired",
+                    "the API token has expired: ask an admin for a new one",
+                )
+                .await);
         }
         if !caller.principal.enabled {
-            return Err(self.deny_authentication(&caller, Some(&record.id), "principal disabled", "this account is disabled").await);
+            return Err(self
+                .deny_authentication(
+                    &caller,
+                    Some(&record.id),
+                    "principal disabled",
+                    "this account is disabled",
+                )
+                .await);
         }
-        if record.last_used_at_ms.is_none_or(|t| at_ms - t >= TOUCH_INTERVAL_MS) {
+        if record
+            .last_used_at_ms
+            .is_none_or(|t| at_ms - t >= TOUCH_INTERVAL_MS)
+        {
             let addr = caller.context.remote_addr.as_deref();
             if let Err(e) = self.ws.touch_token(&record.id, at_ms, addr).await {
                 tracing::warn!(token_id = record.id.as_str(), error = %e, "could not record token use");
@@ -308,7 +368,12 @@ impl Vault {
     }
 
     /// Parses a client path; an invalid one is audited as a failed request.
-    async fn parse_path(&self, caller: &Caller, action: Action, raw: &str) -> Result<WorkspacePath, GuardError> {
+    async fn parse_path(
+        &self,
+        caller: &Caller,
+        action: Action,
+        raw: &str,
+    ) -> Result<WorkspacePath, GuardError> {
         match self.ws.parse_path(raw) {
             Ok(path) => Ok(path),
             Err(err) => Err(self.reject_input(caller, action, err).await),
@@ -325,7 +390,10 @@ impl Vault {
         err.into()
     }
 
-    async fn resource(&self, path: &WorkspacePath) -> Result<(Resource, Option<FileRecord>), GuardError> {
+    async fn resource(
+        &self,
+        path: &WorkspacePath,
+    ) -> Result<(Resource, Option<FileRecord>), GuardError> {
         let file = self.ws.file(path).await?;
         let resource = Resource::Path {
             path: path.to_string(),
@@ -335,41 +403,64 @@ impl Vault {
     }
 
     /// Writes a new version of `raw_path` from `body` (streamed; never buffered whole).
-    pub async fn put(&self, caller: &Caller, raw_path: &str, tier: Option<Tier>, body: ByteStream) -> Result<VersionInfo, GuardError> {
+    pub async fn put(
+        &self,
+        caller: &Caller,
+        raw_path: &str,
+        tier: Option<Tier>,
+        body: ByteStream,
+    ) -> Result<VersionInfo, GuardError> {
         let path = self.parse_path(caller, Action::FileWrite, raw_path).await?;
         let (resource, _) = self.resource(&path).await?;
-        self.guarded(caller, Action::FileWrite, resource, Some(&path), |event| async {
-            let options = PutOptions {
-                tier,
-                author: caller.principal.name.clone(),
-            };
-            let version = self.ws.put(&path, options, body, event).await?;
-            Ok(VersionInfo::new(path.as_str(), &version))
-        })
+        self.guarded(
+            caller,
+            Action::FileWrite,
+            resource,
+            Some(&path),
+            |event| async {
+                let options = PutOptions {
+                    tier,
+                    author: caller.principal.name.clone(),
+                };
+                let version = self.ws.put(&path, options, body, event).await?;
+                Ok(VersionInfo::new(path.as_str(), &version))
+            },
+        )
         .await
     }
 
     /// Streams a version (the current one by default) of `raw_path`.
-    pub async fn get(&self, caller: &Caller, raw_path: &str, version: Option<i64>) -> Result<Download, GuardError> {
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        raw_path: &str,
+        version: Option<i64>,
+    ) -> Result<Download, GuardError> {
         let path = self.parse_path(caller, Action::FileRead, raw_path).await?;
         let (resource, file) = self.resource(&path).await?;
         let path = &path;
-        self.guarded(caller, Action::FileRead, resource, Some(path), |mut event| async move {
-            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
-            if version.is_none() && file.deleted_at_ms.is_some() {
-                return Err(StoreError::Deleted(path.to_string()).into());
-            }
-            let record = self.ws.version(&file, version).await?;
-            let info = VersionInfo::new(path.as_str(), &record);
-            let stream = self.ws.open_version(file, record).await?;
-            event.version = Some(info.version);
-            event.detail = serde_json::json!({ "size": info.size, "tier": info.tier });
-            self.ws.append_audit(&event).await?;
-            Ok(Download {
-                info,
-                body: stream.body,
-            })
-        })
+        self.guarded(
+            caller,
+            Action::FileRead,
+            resource,
+            Some(path),
+            |mut event| async move {
+                let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+                if version.is_none() && file.deleted_at_ms.is_some() {
+                    return Err(StoreError::Deleted(path.to_string()).into());
+                }
+                let record = self.ws.version(&file, version).await?;
+                let info = VersionInfo::new(path.as_str(), &record);
+                let stream = self.ws.open_version(file, record).await?;
+                event.version = Some(info.version);
+                event.detail = serde_json::json!({ "size": info.size, "tier": info.tier });
+                self.ws.append_audit(&event).await?;
+                Ok(Download {
+                    info,
+                    body: stream.body,
+                })
+            },
+        )
         .await
     }
 
@@ -378,12 +469,18 @@ impl Vault {
         let path = self.parse_path(caller, Action::FileStat, raw_path).await?;
         let (resource, file) = self.resource(&path).await?;
         let path = &path;
-        self.guarded(caller, Action::FileStat, resource, Some(path), |event| async move {
-            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
-            let current = self.ws.version(&file, None).await?;
-            self.ws.append_audit(&event).await?;
-            Ok(FileInfo::new(&file, &current))
-        })
+        self.guarded(
+            caller,
+            Action::FileStat,
+            resource,
+            Some(path),
+            |event| async move {
+                let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+                let current = self.ws.version(&file, None).await?;
+                self.ws.append_audit(&event).await?;
+                Ok(FileInfo::new(&file, &current))
+            },
+        )
         .await
     }
 
@@ -406,63 +503,110 @@ impl Vault {
         };
         let limit = limit.unwrap_or(MAX_LIST_PAGE).clamp(1, MAX_LIST_PAGE);
         let resource = Resource::Path {
-            path: prefix.as_ref().map_or_else(|| "/".to_owned(), ToString::to_string),
+            path: prefix
+                .as_ref()
+                .map_or_else(|| "/".to_owned(), ToString::to_string),
             tier: None,
         };
         let prefix = prefix.as_ref();
         let after = after.as_ref();
-        self.guarded(caller, Action::FileList, resource, prefix, |mut event| async move {
-            let rows = self.ws.list(prefix, include_deleted, after, limit).await?;
-            event.detail = serde_json::json!({ "count": rows.len() });
-            self.ws.append_audit(&event).await?;
-            let next_after = (rows.len() == limit as usize)
-                .then(|| rows.last().map(|(f, _)| f.path.to_string()))
-                .flatten();
-            Ok(Listing {
-                files: rows.iter().map(|(f, v)| FileInfo::new(f, v)).collect(),
-                next_after,
-            })
-        })
+        self.guarded(
+            caller,
+            Action::FileList,
+            resource,
+            prefix,
+            |mut event| async move {
+                let rows = self.ws.list(prefix, include_deleted, after, limit).await?;
+                event.detail = serde_json::json!({ "count": rows.len() });
+                self.ws.append_audit(&event).await?;
+                let next_after = (rows.len() == limit as usize)
+                    .then(|| rows.last().map(|(f, _)| f.path.to_string()))
+                    .flatten();
+                Ok(Listing {
+                    files: rows.iter().map(|(f, v)| FileInfo::new(f, v)).collect(),
+                    next_after,
+                })
+            },
+        )
         .await
     }
 
     /// Every version of a file, oldest first.
-    pub async fn history(&self, caller: &Caller, raw_path: &str) -> Result<Vec<VersionInfo>, GuardError> {
-        let path = self.parse_path(caller, Action::FileHistory, raw_path).await?;
+    pub async fn history(
+        &self,
+        caller: &Caller,
+        raw_path: &str,
+    ) -> Result<Vec<VersionInfo>, GuardError> {
+        let path = self
+            .parse_path(caller, Action::FileHistory, raw_path)
+            .await?;
         let (resource, file) = self.resource(&path).await?;
         let path = &path;
-        self.guarded(caller, Action::FileHistory, resource, Some(path), |event| async move {
-            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
-            let versions = self.ws.versions(&file).await?;
-            self.ws.append_audit(&event).await?;
-            Ok(versions.iter().map(|v| VersionInfo::new(path.as_str(), v)).collect())
-        })
+        self.guarded(
+            caller,
+            Action::FileHistory,
+            resource,
+            Some(path),
+            |event| async move {
+                let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+                let versions = self.ws.versions(&file).await?;
+                self.ws.append_audit(&event).await?;
+                Ok(versions
+                    .iter()
+                    .map(|v| VersionInfo::new(path.as_str(), v))
+                    .collect())
+            },
+        )
         .await
     }
 
     /// Makes the content of `version` the newest version (undeleting the file if needed).
-    pub async fn restore(&self, caller: &Caller, raw_path: &str, version: i64) -> Result<VersionInfo, GuardError> {
-        let path = self.parse_path(caller, Action::FileRestore, raw_path).await?;
+    pub async fn restore(
+        &self,
+        caller: &Caller,
+        raw_path: &str,
+        version: i64,
+    ) -> Result<VersionInfo, GuardError> {
+        let path = self
+            .parse_path(caller, Action::FileRestore, raw_path)
+            .await?;
         let (resource, _) = self.resource(&path).await?;
-        self.guarded(caller, Action::FileRestore, resource, Some(&path), |event| async {
-            let record = self.ws.restore(&path, version, caller.principal.name.clone(), event).await?;
-            Ok(VersionInfo::new(path.as_str(), &record))
-        })
+        self.guarded(
+            caller,
+            Action::FileRestore,
+            resource,
+            Some(&path),
+            |event| async {
+                let record = self
+                    .ws
+                    .restore(&path, version, caller.principal.name.clone(), event)
+                    .await?;
+                Ok(VersionInfo::new(path.as_str(), &record))
+            },
+        )
         .await
     }
 
     /// Soft-deletes a file: it disappears from listings and reads, its history stays.
     pub async fn delete(&self, caller: &Caller, raw_path: &str) -> Result<(), GuardError> {
-        let path = self.parse_path(caller, Action::FileDelete, raw_path).await?;
+        let path = self
+            .parse_path(caller, Action::FileDelete, raw_path)
+            .await?;
         let (resource, file) = self.resource(&path).await?;
         let path = &path;
-        self.guarded(caller, Action::FileDelete, resource, Some(path), |event| async move {
-            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
-            if file.deleted_at_ms.is_some() {
-                return Err(StoreError::Deleted(path.to_string()).into());
-            }
-            Ok(self.ws.delete(&file, &event).await?)
-        })
+        self.guarded(
+            caller,
+            Action::FileDelete,
+            resource,
+            Some(path),
+            |event| async move {
+                let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+                if file.deleted_at_ms.is_some() {
+                    return Err(StoreError::Deleted(path.to_string()).into());
+                }
+                Ok(self.ws.delete(&file, &event).await?)
+            },
+        )
         .await
     }
 
@@ -471,56 +615,91 @@ impl Vault {
         let path = self.parse_path(caller, Action::FilePurge, raw_path).await?;
         let (resource, file) = self.resource(&path).await?;
         let path = &path;
-        self.guarded(caller, Action::FilePurge, resource, Some(path), |mut event| async move {
-            let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
-            event.detail = serde_json::json!({ "versions": file.current_version });
-            let destroyed = self.ws.purge(&file, &event).await?;
-            Ok(PurgeInfo {
-                path: path.to_string(),
-                versions_destroyed: destroyed as u64,
-            })
-        })
+        self.guarded(
+            caller,
+            Action::FilePurge,
+            resource,
+            Some(path),
+            |mut event| async move {
+                let file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+                event.detail = serde_json::json!({ "versions": file.current_version });
+                let destroyed = self.ws.purge(&file, &event).await?;
+                Ok(PurgeInfo {
+                    path: path.to_string(),
+                    versions_destroyed: destroyed as u64,
+                })
+            },
+        )
         .await
     }
 
     /// Sets a file's tier label (raising or lowering; both audited with before and after).
-    pub async fn set_tier(&self, caller: &Caller, raw_path: &str, tier: Tier) -> Result<FileInfo, GuardError> {
+    pub async fn set_tier(
+        &self,
+        caller: &Caller,
+        raw_path: &str,
+        tier: Tier,
+    ) -> Result<FileInfo, GuardError> {
         let path = self.parse_path(caller, Action::FileLabel, raw_path).await?;
         let (resource, file) = self.resource(&path).await?;
         let path = &path;
-        self.guarded(caller, Action::FileLabel, resource, Some(path), |mut event| async move {
-            let mut file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
-            event.detail = serde_json::json!({ "from": file.tier, "to": tier });
-            self.ws.set_tier(&file, tier, &event).await?;
-            file.tier = tier;
-            let current = self.ws.version(&file, None).await?;
-            Ok(FileInfo::new(&file, &current))
-        })
+        self.guarded(
+            caller,
+            Action::FileLabel,
+            resource,
+            Some(path),
+            |mut event| async move {
+                let mut file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
+                event.detail = serde_json::json!({ "from": file.tier, "to": tier });
+                self.ws.set_tier(&file, tier, &event).await?;
+                file.tier = tier;
+                let current = self.ws.version(&file, None).await?;
+                Ok(FileInfo::new(&file, &current))
+            },
+        )
         .await
     }
 
     /// Reads and checks every version in the workspace.
     pub async fn verify(&self, caller: &Caller) -> Result<VerifyReport, GuardError> {
-        self.guarded(caller, Action::StoreVerify, Resource::Workspace, None, |mut event| async move {
-            let report = self.ws.verify().await?;
-            event.outcome = if report.is_ok() { Outcome::Success } else { Outcome::Failed };
-            event.detail = serde_json::json!({
-                "versions_checked": report.versions_checked,
-                "bytes_checked": report.bytes_checked,
-                "problems": report.problems.len(),
-                "orphan_blobs": report.orphan_blobs,
-            });
-            self.ws.append_audit(&event).await?;
-            Ok(report)
-        })
+        self.guarded(
+            caller,
+            Action::StoreVerify,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let report = self.ws.verify().await?;
+                event.outcome = if report.is_ok() {
+                    Outcome::Success
+                } else {
+                    Outcome::Failed
+                };
+                event.detail = serde_json::json!({
+                    "versions_checked": report.versions_checked,
+                    "bytes_checked": report.bytes_checked,
+                    "problems": report.problems.len(),
+                    "orphan_blobs": report.orphan_blobs,
+                });
+                self.ws.append_audit(&event).await?;
+                Ok(report)
+            },
+        )
         .await
     }
 
     /// Rotates the key-encryption key (operator only).
-    pub async fn rotate_keys(&self, caller: &Caller, source: NewKekSource) -> Result<(), GuardError> {
-        self.guarded(caller, Action::KeysRotate, Resource::Workspace, None, |event| async move {
-            Ok(self.ws.rotate_kek(source, &event).await?)
-        })
+    pub async fn rotate_keys(
+        &self,
+        caller: &Caller,
+        source: NewKekSource,
+    ) -> Result<(), GuardError> {
+        self.guarded(
+            caller,
+            Action::KeysRotate,
+            Resource::Workspace,
+            None,
+            |event| async move { Ok(self.ws.rotate_kek(source, &event).await?) },
+        )
         .await
     }
 
@@ -530,46 +709,70 @@ impl Vault {
         caller: &Caller,
         new: NewPrincipal,
     ) -> Result<(PrincipalInfo, Option<SecretString>), GuardError> {
-        self.guarded(caller, Action::PrincipalCreate, Resource::Workspace, None, |mut event| async move {
-            let principal = Principal {
-                id: format!("usr_{}", &covault_crypto::random_id().map_err(StoreError::from)?[..16]),
-                name: new.name,
-                kind: new.kind,
-                role: new.role,
-                enabled: true,
-            };
-            let issued = match new.token_expires_at_ms {
-                Some(expires_at_ms) => Some((IssuedToken::generate().map_err(StoreError::from)?, expires_at_ms)),
-                None => None,
-            };
-            let record = issued.as_ref().map(|(t, expires_at_ms)| TokenRecord {
-                id: t.id.clone(),
-                principal_id: principal.id.clone(),
-                hash: t.hash.clone(),
-                description: "created with the principal".into(),
-                created_at_ms: event.at_ms,
-                expires_at_ms: *expires_at_ms,
-                revoked_at_ms: None,
-                last_used_at_ms: None,
-            });
-            event.detail = serde_json::json!({
-                "principal": principal.id,
-                "token_id": record.as_ref().map(|r| r.id.to_string()),
-            });
-            self.ws.create_principal(&principal, record.as_ref(), &event).await?;
-            let info = PrincipalInfo::new(&principal, record.map(|r| r.id.to_string()));
-            Ok((info, issued.map(|(t, _)| t.text)))
-        })
+        self.guarded(
+            caller,
+            Action::PrincipalCreate,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let principal = Principal {
+                    id: format!(
+                        "usr_{}",
+                        &covault_crypto::random_id().map_err(StoreError::from)?[..16]
+                    ),
+                    name: new.name,
+                    kind: new.kind,
+                    role: new.role,
+                    enabled: true,
+                };
+                let issued = match new.token_expires_at_ms {
+                    Some(expires_at_ms) => Some((
+                        IssuedToken::generate().map_err(StoreError::from)?,
+                        expires_at_ms,
+                    )),
+                    None => None,
+                };
+                let record = issued.as_ref().map(|(t, expires_at_ms)| TokenRecord {
+                    id: t.id.clone(),
+                    principal_id: principal.id.clone(),
+                    hash: t.hash.clone(),
+                    description: "created with the principal".into(),
+                    created_at_ms: event.at_ms,
+                    expires_at_ms: *expires_at_ms,
+                    revoked_at_ms: None,
+                    last_used_at_ms: None,
+                });
+                event.detail = serde_json::json!({
+                    "principal": principal.id,
+                    "token_id": record.as_ref().map(|r| r.id.to_string()),
+                });
+                self.ws
+                    .create_principal(&principal, record.as_ref(), &event)
+                    .await?;
+                let info = PrincipalInfo::new(&principal, record.map(|r| r.id.to_string()));
+                Ok((info, issued.map(|(t, _)| t.text)))
+            },
+        )
         .await
     }
 
     /// The newest audit events (for the audit reader and tests).
-    pub async fn recent_audit(&self, caller: &Caller, limit: u32) -> Result<Vec<AuditEvent>, GuardError> {
-        self.guarded(caller, Action::AuditRead, Resource::Workspace, None, |event| async move {
-            let events = self.ws.recent_audit(limit.min(10_000)).await?;
-            self.ws.append_audit(&event).await?;
-            Ok(events)
-        })
+    pub async fn recent_audit(
+        &self,
+        caller: &Caller,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, GuardError> {
+        self.guarded(
+            caller,
+            Action::AuditRead,
+            Resource::Workspace,
+            None,
+            |event| async move {
+                let events = self.ws.recent_audit(limit.min(10_000)).await?;
+                self.ws.append_audit(&event).await?;
+                Ok(events)
+            },
+        )
         .await
     }
 }

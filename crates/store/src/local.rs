@@ -17,10 +17,10 @@ const WRITE_BUFFER: usize = 1024 * 1024;
 /// How a process holds the data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockMode {
-    /// One writer process (serve, init, key rotation): may clean up orphans.
+    /// The one maintaining process (serve, init, key rotation): may clean up orphans.
     Exclusive,
-    /// Read-only inspection (verify) alongside a running server.
-    Shared,
+    /// No lock: inspection (verify) alongside a running server. Never cleans up.
+    Concurrent,
 }
 
 /// An opened data directory and the lock that keeps two writers out.
@@ -45,11 +45,10 @@ impl DataDir {
             .write(true)
             .open(&lock_path)
             .map_err(StoreError::io(lock_path.display().to_string()))?;
-        let taken = match mode {
-            LockMode::Exclusive => lock.try_lock(),
-            LockMode::Shared => lock.try_lock_shared(),
-        };
-        taken.map_err(|_| StoreError::Locked(root.display().to_string()))?;
+        if mode == LockMode::Exclusive {
+            lock.try_lock()
+                .map_err(|_| StoreError::Locked(root.display().to_string()))?;
+        }
         Ok(Self {
             root: root.to_path_buf(),
             _lock: lock,

@@ -573,7 +573,7 @@ impl Workspace {
         let live = self.meta.live_blob_keys().await?;
         let keyring = self.keyring()?;
         let blobs = Arc::clone(&self.blobs);
-        map_task(
+        let mut report = map_task(
             tokio::task::spawn_blocking(move || {
                 let mut report = VerifyReport::default();
                 for (path, version) in versions {
@@ -596,7 +596,25 @@ impl Workspace {
                 Ok::<_, StoreError>(report)
             })
             .await,
-        )?
+        )??;
+        // A version purged while verify ran is not a problem: drop it.
+        let mut kept = Vec::with_capacity(report.problems.len());
+        for problem in std::mem::take(&mut report.problems) {
+            let path = WorkspacePath::from_stored(problem.path.clone());
+            let still_live = match self.meta.file(&path).await? {
+                Some(file) => self
+                    .meta
+                    .version(&file.id, problem.version)
+                    .await?
+                    .is_some_and(|v| v.wrapped_key.is_some()),
+                None => false,
+            };
+            if still_live {
+                kept.push(problem);
+            }
+        }
+        report.problems = kept;
+        Ok(report)
     }
 
     /// Removes what interrupted writes left: temporary files and blobs with no committed,

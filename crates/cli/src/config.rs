@@ -1,0 +1,240 @@
+//! Configuration: `RawConfig` as read (serde, unknown keys refused) from the defaults, the
+//! data directory's `covault.toml` and `COVAULT_<SECTION>__<KEY>` variables, validated into
+//! [`Config`]. Secrets are never part of it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use covault_guard::{PathLimits, Tier, VaultLimits};
+use covault_server::{ServerConfig, TlsFiles};
+use serde::Deserialize;
+
+use crate::env;
+
+/// The commented template written by `covault init`; also the source of the defaults.
+pub const TEMPLATE: &str = include_str!("covault.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: RawServer,
+    limits: RawLimits,
+    store: RawStore,
+    keys: RawKeys,
+    log: RawLog,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: String,
+    tls_cert: String,
+    tls_key: String,
+    allow_insecure_http: bool,
+    shutdown_grace_seconds: u64,
+    max_json_bytes: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_file_bytes: u64,
+    max_path_bytes: usize,
+    max_component_bytes: usize,
+    max_depth: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    default_tier: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    key_file: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: String,
+    format: String,
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub limits: VaultLimits,
+    pub key_file: Option<PathBuf>,
+    pub log_level: String,
+    pub log_json: bool,
+}
+
+impl Config {
+    /// Defaults → `<data_dir>/covault.toml` (if present) → environment overrides.
+    pub fn load(data_dir: &Path) -> anyhow::Result<Self> {
+        let mut table: toml::Table = toml::from_str(TEMPLATE).context("built-in defaults")?;
+        let file = data_dir.join("covault.toml");
+        if file.exists() {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading `{}`", file.display()))?;
+            let user: toml::Table =
+                toml::from_str(&text).with_context(|| format!("parsing `{}`", file.display()))?;
+            merge(&mut table, user);
+        }
+        merge(&mut table, env_overrides(std::env::vars())?);
+        let raw: RawConfig = table.try_into().with_context(|| {
+            format!(
+                "invalid configuration (check `{}` and COVAULT_*__* variables)",
+                file.display()
+            )
+        })?;
+        Self::validate(raw, data_dir)
+    }
+
+    fn validate(raw: RawConfig, data_dir: &Path) -> anyhow::Result<Self> {
+        let listen: SocketAddr = raw.server.listen.parse().with_context(|| {
+            format!(
+                "server.listen `{}` is not an address:port",
+                raw.server.listen
+            )
+        })?;
+        let resolve = |p: &str| (!p.is_empty()).then(|| data_dir.join(p));
+        let tls = match (resolve(&raw.server.tls_cert), resolve(&raw.server.tls_key)) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => bail!("server.tls_cert and server.tls_key must be set together"),
+        };
+        if raw.limits.max_file_bytes == 0 || raw.server.max_json_bytes == 0 {
+            bail!("limits must be greater than zero");
+        }
+        if raw.limits.max_component_bytes == 0
+            || raw.limits.max_path_bytes < raw.limits.max_component_bytes
+            || raw.limits.max_depth == 0
+        {
+            bail!(
+                "path limits are inconsistent: need 0 < max_component_bytes <= max_path_bytes and max_depth > 0"
+            );
+        }
+        let default_tier: Tier = raw
+            .store
+            .default_tier
+            .parse()
+            .context("store.default_tier")?;
+        let log_json = match raw.log.format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => bail!("log.format `{other}` is not `text` or `json`"),
+        };
+        let key_file = std::env::var_os(env::KEY_FILE)
+            .map(PathBuf::from)
+            .or_else(|| resolve(&raw.keys.key_file));
+        Ok(Self {
+            server: ServerConfig {
+                listen,
+                tls,
+                allow_insecure_http: raw.server.allow_insecure_http,
+                shutdown_grace: Duration::from_secs(raw.server.shutdown_grace_seconds),
+                max_json_bytes: raw.server.max_json_bytes,
+            },
+            limits: VaultLimits {
+                max_file_bytes: raw.limits.max_file_bytes,
+                path_limits: PathLimits {
+                    max_path_bytes: raw.limits.max_path_bytes,
+                    max_component_bytes: raw.limits.max_component_bytes,
+                    max_depth: raw.limits.max_depth,
+                },
+                default_tier,
+            },
+            key_file,
+            log_level: raw.log.level,
+            log_json,
+        })
+    }
+}
+
+/// `COVAULT_SECTION__KEY=value` → `{section: {key: value}}`; values parse as TOML when they
+/// can (numbers, booleans) and are strings otherwise.
+fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> anyhow::Result<toml::Table> {
+    let mut out = toml::Table::new();
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix(env::CONFIG_PREFIX) else {
+            continue;
+        };
+        let Some((section, key)) = rest.split_once("__") else {
+            continue;
+        };
+        let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(value));
+        let entry = out
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(table) = entry.as_table_mut() else {
+            bail!("bad configuration variable `{name}`");
+        };
+        table.insert(key, parsed);
+    }
+    Ok(out)
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(file: Option<&str>) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir()?;
+        if let Some(text) = file {
+            std::fs::write(dir.path().join("covault.toml"), text)?;
+        }
+        Config::load(dir.path())
+    }
+
+    #[test]
+    fn template_is_the_default_and_validates() {
+        let config = load_with(None).unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8750");
+        assert_eq!(config.limits.default_tier, Tier::Internal);
+        assert!(load_with(Some(TEMPLATE)).is_ok());
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_a_reason() {
+        let unknown = load_with(Some("[server]\nlisen = \"x\"\n")).err().unwrap();
+        assert!(format!("{unknown:#}").contains("lisen"), "{unknown:#}");
+        assert!(load_with(Some("[store]\ndefault_tier = \"secret\"\n")).is_err());
+        assert!(load_with(Some("[server]\ntls_cert = \"a.pem\"\n")).is_err());
+        assert!(load_with(Some("[server]\nlisten = \"nowhere\"\n")).is_err());
+    }
+
+    #[test]
+    fn environment_overrides() {
+        let vars = vec![
+            ("COVAULT_SERVER__LISTEN".to_owned(), "0.0.0.0:1".to_owned()),
+            ("COVAULT_LIMITS__MAX_DEPTH".to_owned(), "5".to_owned()),
+            ("COVAULT_TOKEN".to_owned(), "ignored".to_owned()),
+        ];
+        let table = env_overrides(vars.into_iter()).unwrap();
+        assert_eq!(table["server"]["listen"].as_str(), Some("0.0.0.0:1"));
+        assert_eq!(table["limits"]["max_depth"].as_integer(), Some(5));
+        assert!(!table.contains_key("token"));
+    }
+}

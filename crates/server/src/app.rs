@@ -1,0 +1,269 @@
+//! [`Application`]: builds the router around a [`Vault`], binds (plain or TLS), and serves
+//! until a graceful shutdown. Used by `covault serve` and by the tests alike.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use covault_guard::Vault;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::{auth, error, files, openapi, tls};
+
+/// A certificate chain and private key, PEM-encoded.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How the server listens.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub tls: Option<TlsFiles>,
+    /// Permit plain HTTP on a non-loopback address (off by default).
+    pub allow_insecure_http: bool,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// Largest JSON request body.
+    pub max_json_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8750)),
+            tls: None,
+            allow_insecure_http: false,
+            shutdown_grace: Duration::from_secs(30),
+            max_json_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(
+        "refusing to serve plain HTTP on non-loopback address {0}: configure server.tls_cert and server.tls_key, or set server.allow_insecure_http = true"
+    )]
+    InsecureBind(SocketAddr),
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A bound server, ready to run.
+pub struct Application {
+    addr: SocketAddr,
+    handle: Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+    grace: Duration,
+    tls: bool,
+}
+
+impl Application {
+    /// Checks the configuration, binds, and starts serving in the background.
+    pub async fn build(config: ServerConfig, vault: Arc<Vault>) -> Result<Self, ServerError> {
+        if config.tls.is_none() && !config.listen.ip().is_loopback() && !config.allow_insecure_http
+        {
+            return Err(ServerError::InsecureBind(config.listen));
+        }
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|files| tls::server_config(&files.cert, &files.key))
+            .transpose()?;
+        let listener =
+            std::net::TcpListener::bind(config.listen).map_err(|source| ServerError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        listener.set_nonblocking(true).map_err(ServerError::Serve)?;
+        let addr = listener.local_addr().map_err(ServerError::Serve)?;
+        let app = router(vault, &config).into_make_service_with_connect_info::<SocketAddr>();
+        let handle: Handle<SocketAddr> = Handle::new();
+        let task = match tls {
+            Some(tls) => {
+                let server = axum_server::from_tcp_rustls(
+                    listener,
+                    RustlsConfig::from_config(Arc::new(tls)),
+                )
+                .map_err(ServerError::Serve)?
+                .handle(handle.clone());
+                tokio::spawn(server.serve(app))
+            }
+            None => {
+                let server = axum_server::from_tcp(listener)
+                    .map_err(ServerError::Serve)?
+                    .handle(handle.clone());
+                tokio::spawn(server.serve(app))
+            }
+        };
+        Ok(Self {
+            addr,
+            handle,
+            task,
+            grace: config.shutdown_grace,
+            tls: config.tls.is_some(),
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL clients should use.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish (up to the grace
+    /// period) and returns.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        let Self {
+            handle,
+            mut task,
+            grace,
+            ..
+        } = self;
+        tokio::select! {
+            result = &mut task => return flatten(result),
+            () = shutdown => {}
+        }
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "shutting down: waiting for in-flight requests"
+        );
+        handle.graceful_shutdown(Some(grace));
+        flatten(task.await)
+    }
+}
+
+fn flatten(
+    joined: Result<Result<(), std::io::Error>, tokio::task::JoinError>,
+) -> Result<(), ServerError> {
+    match joined {
+        Ok(result) => result.map_err(ServerError::Serve),
+        Err(e) => Err(ServerError::Serve(std::io::Error::other(e.to_string()))),
+    }
+}
+
+/// Request ids: a per-process random prefix and a counter (no content, no clock).
+#[derive(Clone)]
+struct RequestIds {
+    prefix: Arc<str>,
+    next: Arc<AtomicU64>,
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
+    let api = Router::new()
+        .route("/v1/whoami", get(files::whoami))
+        .route("/v1/files", get(files::list))
+        .route(
+            "/v1/files/{*path}",
+            get(files::get).put(files::put).delete(files::delete),
+        )
+        .route("/v1/stat/{*path}", get(files::stat))
+        .route("/v1/history/{*path}", get(files::history))
+        .route("/v1/restore/{*path}", axum::routing::post(files::restore))
+        .route("/v1/purge/{*path}", axum::routing::post(files::purge))
+        .route("/v1/label/{*path}", axum::routing::put(files::label))
+        .route_layer(middleware::from_fn_with_state(
+            vault.clone(),
+            auth::authenticate,
+        ));
+    let ids = RequestIds {
+        prefix: format!(
+            "{:08x}",
+            std::process::id() ^ (std::ptr::addr_of!(config) as usize as u32)
+        )
+        .into(),
+        next: Arc::new(AtomicU64::new(1)),
+    };
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/readyz", get(ready))
+        .route("/openapi.json", get(openapi_document))
+        .merge(api)
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(config.max_json_bytes))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Route template only: concrete paths name files and stay out of logs.
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %request.method(), route, request_id = id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(ids))
+        .with_state(vault)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn ready(State(vault): State<Arc<Vault>>) -> impl IntoResponse {
+    match vault.ready().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready" })),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+        }
+    }
+}
+
+async fn openapi_document() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi::openapi_json(),
+    )
+}

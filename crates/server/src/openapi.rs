@@ -1,0 +1,37 @@
+//! The OpenAPI document, generated from the handlers' annotations and served at
+//! `/openapi.json`.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::{error, files};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "covault", description = "Encrypted, versioned workspace behind one authorize → act → audit path."),
+    paths(files::whoami, files::list, files::put, files::get, files::delete, files::stat,
+        files::history, files::restore, files::purge, files::label),
+    components(schemas(error::ErrorBody, error::ErrorDetail, files::RestoreBody, files::LabelBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
