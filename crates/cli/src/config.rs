@@ -132,6 +132,7 @@ impl Config {
             other => bail!("log.format `{other}` is not `text` or `json`"),
         };
         let key_file = std::env::var_os(env::KEY_FILE)
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| resolve(&raw.keys.key_file));
         Ok(Self {

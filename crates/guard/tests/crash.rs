@@ -5,6 +5,8 @@
 //! The child is this test binary run again with `COVAULT_CRASH_CHILD_DIR` set, executing
 //! [`crash_writer_child`]; without that variable that entry point does nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
