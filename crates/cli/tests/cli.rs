@@ -224,11 +224,12 @@ fn a_user_session_from_init_to_rotation() {
 
     // corrupt one blob: verify names the version and exits 3
     let blobs = blob_files(&env.data);
-    let victim = blobs
-        .iter()
-        .find(|p| std::fs::metadata(p).unwrap().len() < 100)
-        .unwrap()
-        .clone();
+    assert_eq!(
+        blobs.len(),
+        3,
+        "the three versions of big.bin are blobs; small files are inline"
+    );
+    let victim = blobs[0].clone();
     let original = std::fs::read(&victim).unwrap();
     let mut bad_bytes = original.clone();
     bad_bytes[0] ^= 0xff;
@@ -240,7 +241,7 @@ fn a_user_session_from_init_to_rotation() {
     });
     assert_eq!(verify.status.code(), Some(3));
     assert!(
-        text(&verify.stdout).contains("/keep.txt version 1"),
+        text(&verify.stdout).contains("PROBLEM /reports/big.bin version "),
         "{}",
         text(&verify.stdout)
     );

@@ -83,6 +83,18 @@ impl SegmentSealer {
     /// Encrypts `segment` (at most [`SEGMENT_SIZE`] bytes) in place and appends its tag. Only
     /// the final segment may be shorter than [`SEGMENT_SIZE`]; after it, sealing is refused.
     pub fn seal(&mut self, segment: &mut Vec<u8>, last: bool) -> Result<(), CryptoError> {
+        let tag = self.seal_detached(segment, last)?;
+        segment.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Encrypts `segment` in place and returns its tag, which the caller stores right after
+    /// it. Same ordering and size rules as [`SegmentSealer::seal`].
+    pub fn seal_detached(
+        &mut self,
+        segment: &mut [u8],
+        last: bool,
+    ) -> Result<[u8; TAG_LEN], CryptoError> {
         let full = segment.len() == SEGMENT_SIZE;
         if self.finished || segment.len() > SEGMENT_SIZE || (!last && !full) {
             return Err(CryptoError::Integrity {
@@ -95,13 +107,14 @@ impl SegmentSealer {
             .seal_in_place_separate_tag(
                 nonce(index, last),
                 Aad::from(aad(&self.ids, index, last)),
-                segment.as_mut_slice(),
+                segment,
             )
             .map_err(|_| CryptoError::Integrity { what: "seal" })?;
-        segment.extend_from_slice(tag.as_ref());
         self.next_index = index.checked_add(1).ok_or(CryptoError::SegmentOverflow)?;
         self.finished = last;
-        Ok(())
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        Ok(out)
     }
 
     /// Whether the final segment has been sealed.

@@ -626,7 +626,7 @@ impl Vault {
                 let destroyed = self.ws.purge(&file, &event).await?;
                 Ok(PurgeInfo {
                     path: path.to_string(),
-                    versions_destroyed: destroyed as u64,
+                    versions_destroyed: destroyed,
                 })
             },
         )

@@ -672,8 +672,10 @@ async fn oversized_uploads_are_refused_and_leave_nothing() {
 #[tokio::test]
 async fn a_corrupted_blob_fails_the_read_naming_path_and_version() {
     let app = spawn_app().await;
+    let mut report = b"quarterly numbers\n".repeat(5000);
+    report.truncate(80_000); // more than one segment: stored as a blob file
     app.req(Method::PUT, "/v1/files/c/report.txt")
-        .body("quarterly numbers")
+        .body(report)
         .send()
         .await
         .unwrap();
@@ -843,11 +845,17 @@ async fn graceful_shutdown_lets_an_in_flight_upload_finish() {
             .body(reqwest::Body::wrap_stream(stream))
             .send(),
     );
-    body_tx.send(Ok(vec![7u8; 100_000])).await.unwrap();
-    // The upload is in flight once its temporary blob exists.
-    let tmp = app.dir.path().join("blobs/tmp");
+    // more than one batch, so the blob file is created while the upload is still open
+    body_tx.send(Ok(vec![7u8; 3 << 20])).await.unwrap();
+    // The upload is in flight once its blob file exists.
+    let blobs = app.dir.path().join("blobs");
+    let has_blob = || {
+        std::fs::read_dir(&blobs).unwrap().flatten().any(|shard| {
+            shard.path().is_dir() && std::fs::read_dir(shard.path()).unwrap().next().is_some()
+        })
+    };
     tokio::time::timeout(Duration::from_secs(30), async {
-        while std::fs::read_dir(&tmp).unwrap().next().is_none() {
+        while !has_blob() {
             tokio::task::yield_now().await;
         }
     })

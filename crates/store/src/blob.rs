@@ -2,8 +2,8 @@
 //!
 //! The interface is blocking on purpose: the encrypting layer streams segments on a blocking
 //! thread (crypto is CPU work), and a network backend can bridge with a runtime handle there.
-//! A blob becomes visible under its key only through [`BlobWrite::commit`], which makes it
-//! durable first; dropping a writer without committing discards it.
+//! [`BlobWrite::commit`] makes a blob durable; dropping a writer without committing discards
+//! it. A blob is unreferenced — invisible — until its version's metadata commits.
 
 use crate::StoreError;
 
@@ -28,10 +28,10 @@ impl BlobKey {
     }
 }
 
-/// A blob being written. Not visible until `commit` returns.
+/// A blob being written. Unreferenced until its version commits.
 pub trait BlobWrite: Send {
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
-    /// Makes the blob durable (data and directory entry) and visible under its key.
+    /// Makes the blob durable (data and directory entry).
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -51,8 +51,40 @@ pub trait BlobStore: Send + Sync {
     /// Removes a blob durably; removing a missing blob is not an error.
     fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;
     fn exists(&self, key: &BlobKey) -> Result<bool, StoreError>;
-    /// Every committed blob key.
+    /// Every blob key present (including unreferenced ones from interrupted writes).
     fn list(&self) -> Result<Vec<BlobKey>, StoreError>;
-    /// Removes leftovers of interrupted writes; returns how many were removed.
+    /// Removes temporary leftovers a backend may keep outside the key space; returns how
+    /// many were removed. Unreferenced blobs are removed by the workspace's orphan sweep.
     fn remove_temporaries(&self) -> Result<usize, StoreError>;
+}
+
+/// A sealed object held in memory (an inline version read from the metadata store).
+pub struct MemoryBlob {
+    data: Vec<u8>,
+    position: usize,
+}
+
+impl MemoryBlob {
+    pub fn new(data: Vec<u8>) -> Self {
+        Self { data, position: 0 }
+    }
+}
+
+impl BlobRead for MemoryBlob {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), StoreError> {
+        let end = self.position + buf.len();
+        let src = self
+            .data
+            .get(self.position..end)
+            .ok_or_else(|| StoreError::Io {
+                what: "inline blob".into(),
+                source: std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+            })?;
+        buf.copy_from_slice(src);
+        self.position = end;
+        Ok(())
+    }
 }

@@ -22,6 +22,8 @@ pub enum StoreError {
         version: i64,
         what: String,
     },
+    #[error("the workspace key was rotated while this write was in progress: retry it")]
+    KeyRotated,
     #[error("the upload was interrupted: {0}")]
     UploadAborted(String),
     #[error("no workspace in `{0}`: run `covault init` first")]

@@ -1,8 +1,13 @@
 //! The local data directory: its layout, its lock, and the local-disk [`BlobStore`].
 //!
 //! Layout: `covault.toml` (config), `meta.db` (SQLite, WAL), `blobs/<2 hex>/<32 hex>` (sealed
-//! blobs), `blobs/tmp/` (writes in progress), `covault.lock`. A blob is written to `tmp`,
-//! fsynced, renamed into place, and its directory fsynced: after `commit` it survives a crash.
+//! blobs), `covault.lock`. A blob is written under its final name (each name is a fresh random
+//! version id, so nothing is ever overwritten), then fsynced with its directory entry: after
+//! `commit` it survives a crash. It is invisible until the version's metadata commits, so a
+//! write cut short leaves only an orphan, which the next exclusive open removes. Writes are
+//! spread over 256 shard directories so concurrent creates do not queue on one directory
+//! lock, and large blobs start their writeback in the background every [`FLUSH_EVERY`] bytes
+//! so the final fsync has little left to do.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
@@ -11,8 +16,11 @@ use std::path::{Path, PathBuf};
 use crate::{BlobKey, BlobRead, BlobStore, BlobWrite, StoreError};
 
 const BLOBS: &str = "blobs";
-const TMP: &str = "tmp";
+/// Directory used by earlier layouts for writes in progress; swept if present.
+const LEGACY_TMP: &str = "tmp";
 const WRITE_BUFFER: usize = 1024 * 1024;
+/// Bytes written between background writeback kicks.
+const FLUSH_EVERY: u64 = 64 * 1024 * 1024;
 
 /// How a process holds the data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,8 +96,7 @@ pub struct LocalBlobStore {
 
 impl LocalBlobStore {
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        let tmp = root.join(TMP);
-        fs::create_dir_all(&tmp).map_err(StoreError::io(tmp.display().to_string()))?;
+        fs::create_dir_all(root).map_err(StoreError::io(root.display().to_string()))?;
         Ok(Self {
             root: root.to_path_buf(),
         })
@@ -112,10 +119,45 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 struct LocalWriter {
     file: Option<BufWriter<File>>,
-    tmp_path: PathBuf,
-    final_path: PathBuf,
+    path: PathBuf,
     shard_dir: PathBuf,
     root: PathBuf,
+    new_shard: bool,
+    unflushed: u64,
+    flusher: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl LocalWriter {
+    /// Starts writeback of what was written so far on a helper thread (a cloned handle), so
+    /// the disk works while the writer keeps encrypting. At most one runs at a time.
+    fn kick_writeback(&mut self) -> Result<(), StoreError> {
+        self.unflushed = 0;
+        if let Some(previous) = self.flusher.take() {
+            join_flusher(previous, &self.path)?;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        file.flush()
+            .map_err(StoreError::io(self.path.display().to_string()))?;
+        let handle = file
+            .get_ref()
+            .try_clone()
+            .map_err(StoreError::io(self.path.display().to_string()))?;
+        self.flusher = Some(std::thread::spawn(move || handle.sync_data()));
+        Ok(())
+    }
+}
+
+fn join_flusher(
+    flusher: std::thread::JoinHandle<std::io::Result<()>>,
+    path: &Path,
+) -> Result<(), StoreError> {
+    let what = path.display().to_string();
+    match flusher.join() {
+        Ok(result) => result.map_err(StoreError::io(what)),
+        Err(_) => Err(StoreError::Task(format!("writeback of `{what}` panicked"))),
+    }
 }
 
 impl BlobWrite for LocalWriter {
@@ -125,11 +167,16 @@ impl BlobWrite for LocalWriter {
             .as_mut()
             .ok_or_else(|| StoreError::Task("blob writer closed".into()))?;
         file.write_all(bytes)
-            .map_err(StoreError::io(self.tmp_path.display().to_string()))
+            .map_err(StoreError::io(self.path.display().to_string()))?;
+        self.unflushed += bytes.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            self.kick_writeback()?;
+        }
+        Ok(())
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        let what = self.tmp_path.display().to_string();
+        let what = self.path.display().to_string();
         let file = self
             .file
             .take()
@@ -138,16 +185,13 @@ impl BlobWrite for LocalWriter {
             what: what.clone(),
             source: e.into_error(),
         })?;
-        file.sync_all().map_err(StoreError::io(what.clone()))?;
-        drop(file);
-        let new_shard = !self.shard_dir.exists();
-        if new_shard {
-            fs::create_dir_all(&self.shard_dir)
-                .map_err(StoreError::io(self.shard_dir.display().to_string()))?;
+        if let Some(flusher) = self.flusher.take() {
+            join_flusher(flusher, &self.path)?;
         }
-        fs::rename(&self.tmp_path, &self.final_path).map_err(StoreError::io(what))?;
+        file.sync_all().map_err(StoreError::io(what))?;
+        drop(file);
         sync_dir(&self.shard_dir)?;
-        if new_shard {
+        if self.new_shard {
             sync_dir(&self.root)?;
         }
         Ok(())
@@ -156,9 +200,12 @@ impl BlobWrite for LocalWriter {
 
 impl Drop for LocalWriter {
     fn drop(&mut self) {
+        if let Some(flusher) = self.flusher.take() {
+            let _ = flusher.join();
+        }
         if self.file.take().is_some() {
-            // Not committed: discard the partial blob (a crash leaves it for remove_temporaries).
-            let _ = fs::remove_file(&self.tmp_path);
+            // Not committed: discard the partial blob (a crash leaves it as an orphan).
+            let _ = fs::remove_file(&self.path);
         }
     }
 }
@@ -182,22 +229,26 @@ impl BlobRead for LocalReader {
 
 impl BlobStore for LocalBlobStore {
     fn create(&self, key: &BlobKey) -> Result<Box<dyn BlobWrite>, StoreError> {
-        let suffix = covault_crypto::random_id()?;
-        let tmp_path = self
-            .root
-            .join(TMP)
-            .join(format!("{}.{suffix}", key.as_str()));
+        let shard_dir = self.shard_dir(key);
+        let new_shard = !shard_dir.exists();
+        if new_shard {
+            fs::create_dir_all(&shard_dir)
+                .map_err(StoreError::io(shard_dir.display().to_string()))?;
+        }
+        let path = self.final_path(key);
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp_path)
-            .map_err(StoreError::io(tmp_path.display().to_string()))?;
+            .open(&path)
+            .map_err(StoreError::io(path.display().to_string()))?;
         Ok(Box::new(LocalWriter {
             file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
-            tmp_path,
-            final_path: self.final_path(key),
-            shard_dir: self.shard_dir(key),
+            path,
+            shard_dir,
             root: self.root.clone(),
+            new_shard,
+            unflushed: 0,
+            flusher: None,
         }))
     }
 
@@ -229,7 +280,7 @@ impl BlobStore for LocalBlobStore {
         for shard in entries.flatten() {
             let name = shard.file_name();
             let Some(name) = name.to_str() else { continue };
-            if name == TMP || name.len() != 2 {
+            if name.len() != 2 {
                 continue;
             }
             let inner = fs::read_dir(shard.path()).map_err(StoreError::io(name.to_owned()))?;
@@ -244,19 +295,17 @@ impl BlobStore for LocalBlobStore {
     }
 
     fn remove_temporaries(&self) -> Result<usize, StoreError> {
-        let tmp = self.root.join(TMP);
+        let tmp = self.root.join(LEGACY_TMP);
+        let Ok(entries) = fs::read_dir(&tmp) else {
+            return Ok(0);
+        };
         let mut removed = 0;
-        for entry in fs::read_dir(&tmp)
-            .map_err(StoreError::io(tmp.display().to_string()))?
-            .flatten()
-        {
+        for entry in entries.flatten() {
             if fs::remove_file(entry.path()).is_ok() {
                 removed += 1;
             }
         }
-        if removed > 0 {
-            sync_dir(&tmp)?;
-        }
+        let _ = fs::remove_dir(&tmp);
         Ok(removed)
     }
 }
@@ -272,7 +321,6 @@ mod tests {
         let key = BlobKey::from_version_id(&[0xab; 16]);
         let mut w = store.create(&key).unwrap();
         w.write_all(b"sealed").unwrap();
-        assert!(!store.exists(&key).unwrap());
         w.commit().unwrap();
         assert!(store.exists(&key).unwrap());
         assert_eq!(store.list().unwrap(), vec![key.clone()]);
@@ -286,7 +334,7 @@ mod tests {
         w.write_all(b"partial").unwrap();
         drop(w);
         assert!(!store.exists(&other).unwrap());
-        assert_eq!(store.remove_temporaries().unwrap(), 0);
+        assert_eq!(store.list().unwrap(), vec![key.clone()]);
         store.delete(&key).unwrap();
         store.delete(&key).unwrap();
         assert!(store.list().unwrap().is_empty());

@@ -86,6 +86,8 @@ pub struct VersionRecord {
     pub restored_from: Option<i64>,
     /// `None` once purged (crypto-shredded).
     pub wrapped_key: Option<WrappedKey>,
+    /// Sealed bytes live in the metadata store (small versions) rather than a blob.
+    pub inline: bool,
 }
 
 impl VersionRecord {
@@ -107,6 +109,8 @@ pub struct NewVersion {
     pub kind: VersionKind,
     pub restored_from: Option<i64>,
     pub wrapped_key: WrappedKey,
+    /// The sealed bytes, when small enough to keep inline (committed with the version).
+    pub inline: Option<Vec<u8>>,
 }
 
 /// Everything `covault init` writes, in one transaction.
@@ -191,6 +195,8 @@ pub trait MetadataStore: Send + Sync {
         file_id: &str,
         version: i64,
     ) -> Result<Option<VersionRecord>, StoreError>;
+    /// The sealed bytes of an inline version.
+    async fn inline_blob(&self, version_id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Assigns the next version number, makes it current (undeleting the file) and appends
     /// `event` with that version, in one transaction.
     async fn commit_version(
@@ -210,13 +216,14 @@ pub trait MetadataStore: Send + Sync {
         tier: Tier,
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
-    /// Destroys every wrapped data key of the file and marks it purged; returns its blobs.
+    /// Destroys every wrapped data key and inline ciphertext of the file and marks it purged;
+    /// returns how many versions were destroyed and the blobs of its blob-stored versions.
     async fn purge(
         &self,
         file_id: &str,
         at_ms: i64,
         event: &AuditEvent,
-    ) -> Result<Vec<BlobKey>, StoreError>;
+    ) -> Result<(u64, Vec<BlobKey>), StoreError>;
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The newest `limit` audit events, newest first.
@@ -224,6 +231,6 @@ pub trait MetadataStore: Send + Sync {
 
     /// Every version of every file that has one, with its path (for verification).
     async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;
-    /// Blobs that committed versions still need (purged versions excluded).
+    /// Blobs that committed blob-stored versions still need (purged versions excluded).
     async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError>;
 }

@@ -16,6 +16,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::meta::{InitRecords, KekRecord, KekSourceKind, WrappedKeyRow};
 use crate::migrate;
@@ -26,10 +27,42 @@ use crate::{
 
 const HASH_KEY_NAME: &str = "content-hash";
 
+/// Most jobs one group commit takes.
+const MAX_BATCH: usize = 512;
+
 /// SQLite metadata in one database file.
 #[derive(Clone)]
 pub struct SqliteMetadata {
     pool: SqlitePool,
+    committer: mpsc::Sender<Job>,
+}
+
+/// A write that joins the next group commit.
+enum Job {
+    Version {
+        new: Box<NewVersion>,
+        event: Box<AuditEvent>,
+        reply: oneshot::Sender<Result<VersionRecord, StoreError>>,
+    },
+    Audit {
+        event: Box<AuditEvent>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Create the (still invisible) file row for a new path, if none is live.
+    EnsureFile {
+        id: String,
+        path: String,
+        tier: Tier,
+        at_ms: i64,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Record a token's last use.
+    TouchToken {
+        id: String,
+        at_ms: i64,
+        addr: Option<String>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 impl SqliteMetadata {
@@ -46,12 +79,275 @@ impl SqliteMetadata {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        let (committer, jobs) = mpsc::channel(4 * MAX_BATCH);
+        // The committer lives as long as a handle to this store: it ends when the last
+        // sender drops. If it ever died, every write would fail (fail closed).
+        tokio::spawn(run_committer(pool.clone(), jobs));
+        Ok(Self { pool, committer })
+    }
+
+    async fn submit<T>(
+        &self,
+        job: Job,
+        reply: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.committer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Task("the metadata committer has stopped".into()))?;
+        reply
+            .await
+            .map_err(|_| StoreError::Task("the metadata committer dropped a write".into()))?
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Group commit: takes every queued write (up to [`MAX_BATCH`]), runs each in its own
+/// savepoint inside one `BEGIN IMMEDIATE` transaction, commits once (one WAL fsync for the
+/// batch), then answers each writer. A writer hears "success" only after the commit.
+async fn run_committer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&pool, batch).await;
+    }
+}
+
+/// A job that ran, waiting for the batch's commit to learn whether it stands.
+enum Done {
+    Version(
+        oneshot::Sender<Result<VersionRecord, StoreError>>,
+        Result<VersionRecord, StoreError>,
+    ),
+    Unit(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+}
+
+impl Done {
+    fn fail(self, why: &str) {
+        let err = StoreError::Task(format!("metadata commit failed: {why}"));
+        match self {
+            Done::Version(reply, _) => drop(reply.send(Err(err))),
+            Done::Unit(reply, _) => drop(reply.send(Err(err))),
+        }
+    }
+    fn deliver(self) {
+        match self {
+            Done::Version(reply, result) => drop(reply.send(result)),
+            Done::Unit(reply, result) => drop(reply.send(result)),
+        }
+    }
+    fn is_ok(&self) -> bool {
+        match self {
+            Done::Version(_, result) => result.is_ok(),
+            Done::Unit(_, result) => result.is_ok(),
+        }
+    }
+}
+
+fn unrun(job: Job) -> Done {
+    let never = || StoreError::Task("not run".into());
+    match job {
+        Job::Version { reply, .. } => Done::Version(reply, Err(never())),
+        Job::Audit { reply, .. }
+        | Job::EnsureFile { reply, .. }
+        | Job::TouchToken { reply, .. } => Done::Unit(reply, Err(never())),
+    }
+}
+
+async fn run_job(tx: &mut Transaction<'static, Sqlite>, job: Job) -> Done {
+    if let Err(e) = sqlx::query("SAVEPOINT job").execute(&mut **tx).await {
+        let why = e.to_string();
+        let done = unrun(job);
+        return match done {
+            Done::Version(reply, _) => Done::Version(reply, Err(StoreError::Task(why))),
+            Done::Unit(reply, _) => Done::Unit(reply, Err(StoreError::Task(why))),
+        };
+    }
+    match job {
+        Job::Version { new, event, reply } => {
+            Done::Version(reply, commit_version_in(tx, &new, *event).await)
+        }
+        Job::Audit { event, reply } => Done::Unit(reply, insert_audit(tx, &event).await),
+        Job::EnsureFile {
+            id,
+            path,
+            tier,
+            at_ms,
+            reply,
+        } => {
+            let result = sqlx::query(
+                "INSERT INTO files (id, path, tier, current_version, created_at_ms) VALUES ($1,$2,$3,0,$4) \
+                 ON CONFLICT (path) WHERE purged_at_ms IS NULL DO NOTHING",
+            )
+            .bind(id)
+            .bind(path)
+            .bind(tier.as_str())
+            .bind(at_ms)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+            .map_err(StoreError::from);
+            Done::Unit(reply, result)
+        }
+        Job::TouchToken {
+            id,
+            at_ms,
+            addr,
+            reply,
+        } => {
+            let result = sqlx::query(
+                "UPDATE tokens SET last_used_at_ms = $1, last_used_addr = $2 WHERE id = $3",
+            )
+            .bind(at_ms)
+            .bind(addr)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+            .map_err(StoreError::from);
+            Done::Unit(reply, result)
+        }
+    }
+}
+
+async fn close_savepoint(tx: &mut Transaction<'static, Sqlite>, ok: bool) -> bool {
+    if !ok
+        && sqlx::query("ROLLBACK TO job")
+            .execute(&mut **tx)
+            .await
+            .is_err()
+    {
+        return false;
+    }
+    sqlx::query("RELEASE job").execute(&mut **tx).await.is_ok()
+}
+
+async fn commit_batch(pool: &SqlitePool, batch: Vec<Job>) {
+    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let why = e.to_string();
+            batch.into_iter().for_each(|job| unrun(job).fail(&why));
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    for job in jobs.by_ref() {
+        let entry = run_job(&mut tx, job).await;
+        let ok = entry.is_ok();
+        done.push(entry);
+        if !close_savepoint(&mut tx, ok).await {
+            // The transaction is in an unknown state: roll it all back (by dropping it).
+            drop(tx);
+            done.into_iter()
+                .chain(jobs.map(unrun))
+                .for_each(|d| d.fail("savepoint failed"));
+            return;
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => done.into_iter().for_each(Done::deliver),
+        Err(e) => {
+            let why = e.to_string();
+            done.into_iter().for_each(|entry| entry.fail(&why));
+        }
+    }
+}
+
+async fn commit_version_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    new: &NewVersion,
+    mut event: AuditEvent,
+) -> Result<VersionRecord, StoreError> {
+    let active = sqlx::query("SELECT id FROM keks WHERE id = $1 AND retired_at_ms IS NULL")
+        .bind(new.wrapped_key.kek_id.as_str().to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+    if active.is_none() {
+        return Err(StoreError::KeyRotated);
+    }
+    let row = sqlx::query("SELECT path, current_version, purged_at_ms FROM files WHERE id = $1")
+        .bind(new.file_id.clone())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("file row missing at commit".into()))?;
+    let purged: Option<i64> = row.try_get("purged_at_ms")?;
+    if purged.is_some() {
+        let path: String = row.try_get("path")?;
+        return Err(StoreError::Purged(path));
+    }
+    let current: i64 = row.try_get("current_version")?;
+    let version = current + 1;
+    let size = i64::try_from(new.size).map_err(|_| StoreError::TooLarge {
+        limit: i64::MAX as u64,
+    })?;
+    sqlx::query(
+        "INSERT INTO versions (file_id, version, version_id, size, content_hash, author, \
+         created_at_ms, tier, kind, restored_from, kek_id, wrapped_key, storage) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+    )
+    .bind(new.file_id.clone())
+    .bind(version)
+    .bind(hex::encode(new.version_id))
+    .bind(size)
+    .bind(new.content_hash.as_bytes().to_vec())
+    .bind(new.author.clone())
+    .bind(new.created_at_ms)
+    .bind(new.tier.as_str())
+    .bind(new.kind.as_str())
+    .bind(new.restored_from)
+    .bind(new.wrapped_key.kek_id.as_str().to_owned())
+    .bind(new.wrapped_key.bytes.clone())
+    .bind(if new.inline.is_some() {
+        "inline"
+    } else {
+        "blob"
+    })
+    .execute(&mut **tx)
+    .await?;
+    if let Some(data) = &new.inline {
+        sqlx::query("INSERT INTO inline_blobs (version_id, data) VALUES ($1, $2)")
+            .bind(hex::encode(new.version_id))
+            .bind(data.clone())
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE files SET current_version = $1, deleted_at_ms = NULL, tier = $2 WHERE id = $3",
+    )
+    .bind(version)
+    .bind(new.tier.as_str())
+    .bind(new.file_id.clone())
+    .execute(&mut **tx)
+    .await?;
+    event.version = Some(version);
+    insert_audit(tx, &event).await?;
+    Ok(VersionRecord {
+        file_id: new.file_id.clone(),
+        version,
+        version_id: new.version_id,
+        size: new.size,
+        content_hash: new.content_hash,
+        author: new.author.clone(),
+        created_at_ms: new.created_at_ms,
+        tier: new.tier,
+        kind: new.kind,
+        restored_from: new.restored_from,
+        wrapped_key: Some(new.wrapped_key.clone()),
+        inline: new.inline.is_some(),
+    })
 }
 
 async fn insert_audit(
@@ -241,6 +537,7 @@ fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
     let kind: String = row.try_get("v_kind")?;
     let kek_id: Option<String> = row.try_get("v_kek_id")?;
     let wrapped: Option<Vec<u8>> = row.try_get("v_wrapped_key")?;
+    let storage: String = row.try_get("v_storage")?;
     Ok(VersionRecord {
         file_id: row.try_get("v_file_id")?,
         version: row.try_get("v_version")?,
@@ -263,6 +560,7 @@ fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
             }),
             _ => None,
         },
+        inline: storage == "inline",
     })
 }
 
@@ -295,7 +593,8 @@ macro_rules! version_cols {
         "v.file_id AS v_file_id, v.version AS v_version, v.version_id AS v_version_id, \
          v.size AS v_size, v.content_hash AS v_content_hash, v.author AS v_author, \
          v.created_at_ms AS v_created_at_ms, v.tier AS v_tier, v.kind AS v_kind, \
-         v.restored_from AS v_restored_from, v.kek_id AS v_kek_id, v.wrapped_key AS v_wrapped_key"
+         v.restored_from AS v_restored_from, v.kek_id AS v_kek_id, v.wrapped_key AS v_wrapped_key, \
+         v.storage AS v_storage"
     };
 }
 
@@ -540,13 +839,14 @@ impl MetadataStore for SqliteMetadata {
         at_ms: i64,
         addr: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tokens SET last_used_at_ms = $1, last_used_addr = $2 WHERE id = $3")
-            .bind(at_ms)
-            .bind(addr.map(str::to_owned))
-            .bind(id.as_str().to_owned())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        let job = Job::TouchToken {
+            id: id.as_str().to_owned(),
+            at_ms,
+            addr: addr.map(str::to_owned),
+            reply,
+        };
+        self.submit(job, answer).await
     }
 
     async fn ensure_file(
@@ -558,17 +858,15 @@ impl MetadataStore for SqliteMetadata {
         if let Some(file) = self.file(path).await? {
             return Ok(file);
         }
-        let id = covault_crypto::random_id()?;
-        sqlx::query(
-            "INSERT INTO files (id, path, tier, current_version, created_at_ms) VALUES ($1,$2,$3,0,$4) \
-             ON CONFLICT (path) WHERE purged_at_ms IS NULL DO NOTHING",
-        )
-        .bind(id)
-        .bind(path.as_str().to_owned())
-        .bind(tier.as_str())
-        .bind(at_ms)
-        .execute(&self.pool)
-        .await?;
+        let (reply, answer) = oneshot::channel();
+        let job = Job::EnsureFile {
+            id: covault_crypto::random_id()?,
+            path: path.as_str().to_owned(),
+            tier,
+            at_ms,
+            reply,
+        };
+        self.submit(job, answer).await?;
         self.file(path)
             .await?
             .ok_or_else(|| StoreError::Corrupt("file vanished after insert".into()))
@@ -649,70 +947,28 @@ impl MetadataStore for SqliteMetadata {
         row.map(|r| version_from_row(&r)).transpose()
     }
 
+    async fn inline_blob(&self, version_id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT data FROM inline_blobs WHERE version_id = $1")
+            .bind(hex::encode(version_id))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get("data"))
+            .transpose()
+            .map_err(StoreError::from)
+    }
+
     async fn commit_version(
         &self,
         new: &NewVersion,
-        mut event: AuditEvent,
+        event: AuditEvent,
     ) -> Result<VersionRecord, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let row =
-            sqlx::query("SELECT path, current_version, purged_at_ms FROM files WHERE id = $1")
-                .bind(new.file_id.clone())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("file row missing at commit".into()))?;
-        let purged: Option<i64> = row.try_get("purged_at_ms")?;
-        if purged.is_some() {
-            let path: String = row.try_get("path")?;
-            return Err(StoreError::Purged(path));
-        }
-        let current: i64 = row.try_get("current_version")?;
-        let version = current + 1;
-        sqlx::query(
-            "INSERT INTO versions (file_id, version, version_id, size, content_hash, author, \
-             created_at_ms, tier, kind, restored_from, kek_id, wrapped_key) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-        )
-        .bind(new.file_id.clone())
-        .bind(version)
-        .bind(hex::encode(new.version_id))
-        .bind(i64::try_from(new.size).map_err(|_| StoreError::TooLarge {
-            limit: i64::MAX as u64,
-        })?)
-        .bind(new.content_hash.as_bytes().to_vec())
-        .bind(new.author.clone())
-        .bind(new.created_at_ms)
-        .bind(new.tier.as_str())
-        .bind(new.kind.as_str())
-        .bind(new.restored_from)
-        .bind(new.wrapped_key.kek_id.as_str().to_owned())
-        .bind(new.wrapped_key.bytes.clone())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE files SET current_version = $1, deleted_at_ms = NULL, tier = $2 WHERE id = $3",
-        )
-        .bind(version)
-        .bind(new.tier.as_str())
-        .bind(new.file_id.clone())
-        .execute(&mut *tx)
-        .await?;
-        event.version = Some(version);
-        insert_audit(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(VersionRecord {
-            file_id: new.file_id.clone(),
-            version,
-            version_id: new.version_id,
-            size: new.size,
-            content_hash: new.content_hash,
-            author: new.author.clone(),
-            created_at_ms: new.created_at_ms,
-            tier: new.tier,
-            kind: new.kind,
-            restored_from: new.restored_from,
-            wrapped_key: Some(new.wrapped_key.clone()),
-        })
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Version {
+            new: Box::new(new.clone()),
+            event: Box::new(event),
+            reply,
+        };
+        self.submit(job, answer).await
     }
 
     async fn mark_deleted(
@@ -754,15 +1010,27 @@ impl MetadataStore for SqliteMetadata {
         file_id: &str,
         at_ms: i64,
         event: &AuditEvent,
-    ) -> Result<Vec<BlobKey>, StoreError> {
+    ) -> Result<(u64, Vec<BlobKey>), StoreError> {
         let mut tx = self.write_tx().await?;
-        let ids: Vec<String> = sqlx::query("SELECT version_id FROM versions WHERE file_id = $1")
+        let versions: i64 = sqlx::query("SELECT COUNT(*) AS n FROM versions WHERE file_id = $1")
             .bind(file_id.to_owned())
-            .fetch_all(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?
-            .iter()
-            .map(|r| r.try_get("version_id"))
-            .collect::<Result<_, _>>()?;
+            .try_get("n")?;
+        let ids: Vec<String> =
+            sqlx::query("SELECT version_id FROM versions WHERE file_id = $1 AND storage = 'blob'")
+                .bind(file_id.to_owned())
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("version_id"))
+                .collect::<Result<_, _>>()?;
+        sqlx::query(
+            "DELETE FROM inline_blobs WHERE version_id IN (SELECT version_id FROM versions WHERE file_id = $1)",
+        )
+        .bind(file_id.to_owned())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE versions SET wrapped_key = NULL, kek_id = NULL WHERE file_id = $1")
             .bind(file_id.to_owned())
             .execute(&mut *tx)
@@ -774,18 +1042,22 @@ impl MetadataStore for SqliteMetadata {
             .await?;
         insert_audit(&mut tx, event).await?;
         tx.commit().await?;
-        ids.iter()
+        let keys = ids
+            .iter()
             .map(|id| {
                 BlobKey::parse(id).ok_or_else(|| StoreError::Corrupt("bad version id".into()))
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((u64::try_from(versions).unwrap_or(0), keys))
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        insert_audit(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Audit {
+            event: Box::new(event.clone()),
+            reply,
+        };
+        self.submit(job, answer).await
     }
 
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
@@ -813,9 +1085,11 @@ impl MetadataStore for SqliteMetadata {
     }
 
     async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError> {
-        let rows = sqlx::query("SELECT version_id FROM versions WHERE wrapped_key IS NOT NULL")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT version_id FROM versions WHERE wrapped_key IS NOT NULL AND storage = 'blob'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("version_id")?;

@@ -34,6 +34,9 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Sen
 
 /// Segments per batch handed between the blocking thread and the async side (1 MiB).
 const BATCH_SEGMENTS: usize = 16;
+/// Versions whose sealed form is at most this size (one full segment) are kept inline in the
+/// metadata store, committed in the same transaction as their version row.
+const INLINE_MAX: usize = SEGMENT_SIZE + TAG_LEN;
 const CHANNEL_DEPTH: usize = 4;
 
 /// Limits and defaults of a workspace.
@@ -382,15 +385,31 @@ impl Workspace {
         let limit = self.options.max_file_bytes;
         let mut received: u64 = 0;
         let fed: Result<(), StoreError> = async {
+            // Hand chunks over in batches of about 1 MiB: one channel hop per batch rather
+            // than per (often small) network frame.
+            let mut batch: Vec<Bytes> = Vec::new();
+            let mut batched = 0usize;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk?;
                 received = received.saturating_add(chunk.len() as u64);
                 if received > limit {
                     return Err(StoreError::TooLarge { limit });
                 }
-                if tx.send(Chunk::Data(chunk)).await.is_err() {
-                    break; // the writer failed; its error is reported below
+                batched += chunk.len();
+                batch.push(chunk);
+                if batched >= BATCH_SEGMENTS * SEGMENT_SIZE {
+                    batched = 0;
+                    if tx
+                        .send(Chunk::Data(std::mem::take(&mut batch)))
+                        .await
+                        .is_err()
+                    {
+                        return Ok(()); // the writer failed; its error is reported below
+                    }
                 }
+            }
+            if !batch.is_empty() && tx.send(Chunk::Data(batch)).await.is_err() {
+                return Ok(());
             }
             Ok(())
         }
@@ -401,7 +420,12 @@ impl Workspace {
         drop(tx);
         let written = map_task(writer.await)?;
         fed?;
-        let (size, content_hash) = written?;
+        let Sealed {
+            size,
+            content_hash,
+            inline,
+        } = written?;
+        let stored_inline = inline.is_some();
 
         let new = NewVersion {
             file_id: file.id.clone(),
@@ -414,6 +438,7 @@ impl Workspace {
             kind,
             restored_from,
             wrapped_key,
+            inline,
         };
         let mut event = event;
         event.detail = serde_json::json!({
@@ -425,6 +450,7 @@ impl Workspace {
         });
         match self.meta.commit_version(&new, event).await {
             Ok(record) => Ok(record),
+            Err(e) if stored_inline => Err(e),
             Err(e) => {
                 let key = crate::BlobKey::from_version_id(&ids.version_id);
                 if let Err(cleanup) = self.blobs.delete(&key) {
@@ -453,11 +479,10 @@ impl Workspace {
     /// Crypto-shreds every version of `file`: wrapped data keys destroyed (and scrubbed from
     /// the database files), then the blobs removed. Without the data keys no copy of the
     /// blobs — in backups, snapshots or disk remnants — can be decrypted, even with the KEK.
-    pub async fn purge(&self, file: &FileRecord, event: &AuditEvent) -> Result<usize, StoreError> {
-        let blobs = self.meta.purge(&file.id, event.at_ms, event).await?;
+    pub async fn purge(&self, file: &FileRecord, event: &AuditEvent) -> Result<u64, StoreError> {
+        let (count, blobs) = self.meta.purge(&file.id, event.at_ms, event).await?;
         self.meta.scrub().await?;
         let store = Arc::clone(&self.blobs);
-        let count = blobs.len();
         map_task(
             tokio::task::spawn_blocking(move || {
                 for key in &blobs {
@@ -489,21 +514,22 @@ impl Workspace {
         let path = file.path.to_string();
         let number = version.version;
         let size = version.size;
-        let blobs = Arc::clone(&self.blobs);
+        let source = self.sealed_source(&version, &path).await?;
         let (first, decryptor) = map_task(
             tokio::task::spawn_blocking(move || {
                 let dek = keyring
                     .kek
                     .unwrap(&wrapped, &ids.wrap_context())
                     .map_err(|e| integrity(&path, number, &e.to_string()))?;
-                let mut dec = Decryptor::new(&*blobs, &dek, ids, size, path, number)?;
+                let reader = source.open()?;
+                let mut dec = Decryptor::new(reader, &dek, ids, size, path, number)?;
                 let first = dec.next_batch()?;
                 Ok::<_, StoreError>((first, dec))
             })
             .await,
         )??;
         let (tx, rx) = mpsc::channel::<Result<Bytes, StoreError>>(CHANNEL_DEPTH);
-        if first.is_some() {
+        if !decryptor.is_done() {
             tokio::task::spawn_blocking(move || pump(decryptor, tx));
         }
         let head = futures_util::stream::iter(first.map(Ok));
@@ -515,6 +541,29 @@ impl Workspace {
             version,
             body: Box::pin(head.chain(tail)),
         })
+    }
+
+    /// Where a version's sealed bytes come from: its blob, or the metadata store.
+    async fn sealed_source(
+        &self,
+        version: &VersionRecord,
+        path: &str,
+    ) -> Result<SealedSource, StoreError> {
+        if version.inline {
+            let data = self
+                .meta
+                .inline_blob(&version.version_id)
+                .await?
+                .ok_or_else(|| integrity(path, version.version, "inline content is missing"))?;
+            Ok(SealedSource::Inline(data))
+        } else {
+            Ok(SealedSource::Blob {
+                blobs: Arc::clone(&self.blobs),
+                key: version.blob_key(),
+                path: path.to_owned(),
+                version: version.version,
+            })
+        }
     }
 
     // ---- keys, verification, maintenance ----------------------------------------------
@@ -573,6 +622,8 @@ impl Workspace {
         let live = self.meta.live_blob_keys().await?;
         let keyring = self.keyring()?;
         let blobs = Arc::clone(&self.blobs);
+        let meta = Arc::clone(&self.meta);
+        let runtime = tokio::runtime::Handle::current();
         let mut report = map_task(
             tokio::task::spawn_blocking(move || {
                 let mut report = VerifyReport::default();
@@ -582,7 +633,21 @@ impl Workspace {
                         continue;
                     }
                     report.versions_checked += 1;
-                    match verify_version(&*blobs, &keyring, &path, &version) {
+                    let source = if version.inline {
+                        match runtime.block_on(meta.inline_blob(&version.version_id)) {
+                            Ok(Some(data)) => Ok(SealedSource::Inline(data)),
+                            Ok(None) => Err("inline content is missing".to_owned()),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    } else {
+                        Ok(SealedSource::Blob {
+                            blobs: Arc::clone(&blobs),
+                            key: version.blob_key(),
+                            path: path.to_string(),
+                            version: version.version,
+                        })
+                    };
+                    match source.and_then(|s| verify_version(s, &keyring, &path, &version)) {
                         Ok(()) => report.bytes_checked += version.size,
                         Err(what) => report.problems.push(VerifyProblem {
                             path: path.to_string(),
@@ -639,8 +704,44 @@ impl Workspace {
 }
 
 enum Chunk {
-    Data(Bytes),
+    Data(Vec<Bytes>),
     Finish,
+}
+
+/// What sealing produced: the plaintext size and keyed hash, and the sealed bytes themselves
+/// when they are small enough to be kept inline (otherwise they are in a committed blob).
+struct Sealed {
+    size: u64,
+    content_hash: ContentHash,
+    inline: Option<Vec<u8>>,
+}
+
+/// A reader of one version's sealed bytes.
+enum SealedSource {
+    Inline(Vec<u8>),
+    Blob {
+        blobs: Arc<dyn BlobStore>,
+        key: crate::BlobKey,
+        path: String,
+        version: i64,
+    },
+}
+
+impl SealedSource {
+    /// Blocking: opens the bytes for sequential reading.
+    fn open(self) -> Result<Box<dyn BlobRead>, StoreError> {
+        match self {
+            SealedSource::Inline(data) => Ok(Box::new(crate::blob::MemoryBlob::new(data))),
+            SealedSource::Blob {
+                blobs,
+                key,
+                path,
+                version,
+            } => blobs
+                .open(&key)
+                .map_err(|e| integrity(&path, version, &format!("blob unreadable: {e}"))),
+        }
+    }
 }
 
 fn object_ids(file_id: &str, version_id: &[u8; 16]) -> Result<ObjectIds, StoreError> {
@@ -661,39 +762,83 @@ fn integrity(path: &str, version: i64, what: &str) -> StoreError {
     }
 }
 
-/// Blocking: seals chunks from `rx` into a new blob; commits it (durably) on `Finish`.
+/// Blocking: seals chunks from `rx`; on `Finish`, returns small results inline or commits
+/// (durably) the blob they were streamed into.
+///
+/// Segments are assembled and sealed in place inside one output buffer that is written out
+/// every [`BATCH_SEGMENTS`] segments, so each byte is copied once on its way to the file. The
+/// blob is only created once the sealed bytes outgrow [`INLINE_MAX`].
 fn seal_to_blob(
     blobs: &dyn BlobStore,
     dek: &DataKey,
     ids: ObjectIds,
     mut hasher: covault_crypto::ContentHasher,
     mut rx: mpsc::Receiver<Chunk>,
-) -> Result<(u64, ContentHash), StoreError> {
-    let mut writer = blobs.create(&crate::BlobKey::from_version_id(&ids.version_id))?;
+) -> Result<Sealed, StoreError> {
+    const SEALED: usize = SEGMENT_SIZE + TAG_LEN;
+    let key = crate::BlobKey::from_version_id(&ids.version_id);
+    let mut writer: Option<Box<dyn crate::BlobWrite>> = None;
     let mut sealer = SegmentSealer::new(dek, ids)?;
-    let mut segment = Vec::with_capacity(SEGMENT_SIZE + TAG_LEN);
+    let mut out: Vec<u8> = Vec::with_capacity(BATCH_SEGMENTS * SEALED);
+    let mut segment_start = 0usize;
     let mut size: u64 = 0;
+    let mut seal_current =
+        |out: &mut Vec<u8>, start: usize, last: bool| -> Result<(), StoreError> {
+            let tag = sealer.seal_detached(&mut out[start..], last)?;
+            out.extend_from_slice(&tag);
+            Ok(())
+        };
+    let flush = |writer: &mut Option<Box<dyn crate::BlobWrite>>,
+                 out: &mut Vec<u8>|
+     -> Result<(), StoreError> {
+        if writer.is_none() {
+            *writer = Some(blobs.create(&key)?);
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write_all(out)?;
+        }
+        out.clear();
+        Ok(())
+    };
     loop {
         match rx.blocking_recv() {
-            Some(Chunk::Data(mut bytes)) => {
-                hasher.update(&bytes);
-                size += bytes.len() as u64;
-                while bytes.has_remaining() {
-                    if segment.len() == SEGMENT_SIZE {
-                        sealer.seal(&mut segment, false)?;
-                        writer.write_all(&segment)?;
-                        segment.clear();
+            Some(Chunk::Data(chunks)) => {
+                for mut bytes in chunks {
+                    hasher.update(&bytes);
+                    size += bytes.len() as u64;
+                    while bytes.has_remaining() {
+                        if out.len() - segment_start == SEGMENT_SIZE {
+                            seal_current(&mut out, segment_start, false)?;
+                            if out.len() >= BATCH_SEGMENTS * SEALED {
+                                flush(&mut writer, &mut out)?;
+                            }
+                            segment_start = out.len();
+                        }
+                        let take = (SEGMENT_SIZE - (out.len() - segment_start)).min(bytes.len());
+                        out.extend_from_slice(&bytes[..take]);
+                        bytes.advance(take);
                     }
-                    let take = (SEGMENT_SIZE - segment.len()).min(bytes.len());
-                    segment.extend_from_slice(&bytes[..take]);
-                    bytes.advance(take);
                 }
             }
             Some(Chunk::Finish) => {
-                sealer.seal(&mut segment, true)?;
-                writer.write_all(&segment)?;
-                writer.commit()?;
-                return Ok((size, hasher.finalize()));
+                seal_current(&mut out, segment_start, true)?;
+                let content_hash = hasher.finalize();
+                if writer.is_none() && out.len() <= INLINE_MAX {
+                    return Ok(Sealed {
+                        size,
+                        content_hash,
+                        inline: Some(out),
+                    });
+                }
+                flush(&mut writer, &mut out)?;
+                if let Some(w) = writer {
+                    w.commit()?;
+                }
+                return Ok(Sealed {
+                    size,
+                    content_hash,
+                    inline: None,
+                });
             }
             // Dropping `writer` without commit discards the partial blob.
             None => return Err(StoreError::UploadAborted("the body ended early".into())),
@@ -714,21 +859,18 @@ struct Decryptor {
 
 impl Decryptor {
     fn new(
-        blobs: &dyn BlobStore,
+        reader: Box<dyn BlobRead>,
         dek: &DataKey,
         ids: ObjectIds,
         size: u64,
         path: String,
         version: i64,
     ) -> Result<Self, StoreError> {
-        let reader = blobs
-            .open(&crate::BlobKey::from_version_id(&ids.version_id))
-            .map_err(|e| integrity(&path, version, &format!("blob unreadable: {e}")))?;
         if reader.len() != sealed_len(size) {
             return Err(integrity(
                 &path,
                 version,
-                "blob has the wrong length (truncated or extended)",
+                "sealed content has the wrong length (truncated or extended)",
             ));
         }
         Ok(Self {
@@ -742,13 +884,23 @@ impl Decryptor {
         })
     }
 
-    /// The next batch of authenticated plaintext, or `None` at the end.
+    fn is_done(&self) -> bool {
+        self.next_index >= self.segments
+    }
+
+    /// The next batch of authenticated plaintext, or `None` at the end. Each sealed segment
+    /// is read straight into the output buffer and opened in place; its tag is overwritten
+    /// by the next segment, so plaintext is never copied.
     fn next_batch(&mut self) -> Result<Option<Bytes>, StoreError> {
         if self.next_index >= self.segments {
             return Ok(None);
         }
-        let mut out = Vec::with_capacity(BATCH_SEGMENTS * SEGMENT_SIZE);
-        let mut segment = vec![0u8; SEGMENT_SIZE + TAG_LEN];
+        // Exactly what this batch holds: a small file never pays for a 1 MiB buffer.
+        let count = (self.segments - self.next_index).min(BATCH_SEGMENTS as u64);
+        let first_plain = self.next_index * SEGMENT_SIZE as u64;
+        let plain_in_batch = (self.size - first_plain).min(count * SEGMENT_SIZE as u64) as usize;
+        let mut out = vec![0u8; plain_in_batch + TAG_LEN];
+        let mut filled = 0usize;
         for _ in 0..BATCH_SEGMENTS {
             if self.next_index >= self.segments {
                 break;
@@ -760,7 +912,7 @@ impl Decryptor {
             } else {
                 SEGMENT_SIZE
             };
-            let sealed = &mut segment[..plain_len + TAG_LEN];
+            let sealed = &mut out[filled..filled + plain_len + TAG_LEN];
             self.reader
                 .read_exact(sealed)
                 .map_err(|e| integrity(&self.path, self.version, &e.to_string()))?;
@@ -771,9 +923,10 @@ impl Decryptor {
                     &format!("segment {index} failed authentication"),
                 )
             })?;
-            out.extend_from_slice(&sealed[..n]);
+            filled += n;
             self.next_index += 1;
         }
+        out.truncate(filled);
         Ok(Some(Bytes::from(out)))
     }
 }
@@ -794,7 +947,7 @@ fn pump(mut decryptor: Decryptor, tx: mpsc::Sender<Result<Bytes, StoreError>>) {
 }
 
 fn verify_version(
-    blobs: &dyn BlobStore,
+    source: SealedSource,
     keyring: &Keyring,
     path: &WorkspacePath,
     version: &VersionRecord,
@@ -805,8 +958,9 @@ fn verify_version(
         .kek
         .unwrap(wrapped, &ids.wrap_context())
         .map_err(|e| format!("data key: {e}"))?;
+    let reader = source.open().map_err(|e| e.to_string())?;
     let mut dec = Decryptor::new(
-        blobs,
+        reader,
         &dek,
         ids,
         version.size,

@@ -63,7 +63,15 @@ CREATE TABLE versions (
     restored_from INTEGER,
     kek_id TEXT REFERENCES keks (id),
     wrapped_key BLOB,
+    storage TEXT NOT NULL CHECK (storage IN ('blob', 'inline')),
     PRIMARY KEY (file_id, version)
+);
+
+-- Sealed bytes (ciphertext only) of small versions, kept beside their metadata so a small
+-- write costs no file creation or fsync of its own.
+CREATE TABLE inline_blobs (
+    version_id TEXT PRIMARY KEY REFERENCES versions (version_id),
+    data BLOB NOT NULL
 );
 
 CREATE TABLE audit_events (
