@@ -411,7 +411,7 @@ impl Vault {
         body: ByteStream,
     ) -> Result<VersionInfo, GuardError> {
         let path = self.parse_path(caller, Action::FileWrite, raw_path).await?;
-        let (resource, _) = self.resource(&path).await?;
+        let (resource, known_file) = self.resource(&path).await?;
         self.guarded(
             caller,
             Action::FileWrite,
@@ -421,6 +421,7 @@ impl Vault {
                 let options = PutOptions {
                     tier,
                     author: caller.principal.name.clone(),
+                    known_file,
                 };
                 let version = self.ws.put(&path, options, body, event).await?;
                 Ok(VersionInfo::new(path.as_str(), &version))

@@ -121,6 +121,12 @@ async fn run_committer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
+impl Job {
+    fn needs_savepoint(&self) -> bool {
+        matches!(self, Job::Version { .. })
+    }
+}
+
 /// A job that ran, waiting for the batch's commit to learn whether it stands.
 enum Done {
     Version(
@@ -165,18 +171,25 @@ fn unrun(job: Job) -> Done {
     }
 }
 
-async fn run_job(tx: &mut Transaction<'static, Sqlite>, job: Job) -> Done {
-    if let Err(e) = sqlx::query("SAVEPOINT job").execute(&mut **tx).await {
-        let why = e.to_string();
-        let done = unrun(job);
-        return match done {
-            Done::Version(reply, _) => Done::Version(reply, Err(StoreError::Task(why))),
-            Done::Unit(reply, _) => Done::Unit(reply, Err(StoreError::Task(why))),
-        };
+async fn run_job(
+    tx: &mut Transaction<'static, Sqlite>,
+    active_kek: Option<&str>,
+    job: Job,
+) -> Done {
+    // Only multi-statement jobs need a savepoint: a single statement that fails is undone
+    // by SQLite itself, leaving the rest of the batch intact.
+    if job.needs_savepoint() {
+        if let Err(e) = sqlx::query("SAVEPOINT job").execute(&mut **tx).await {
+            let why = e.to_string();
+            return match unrun(job) {
+                Done::Version(reply, _) => Done::Version(reply, Err(StoreError::Task(why))),
+                Done::Unit(reply, _) => Done::Unit(reply, Err(StoreError::Task(why))),
+            };
+        }
     }
     match job {
         Job::Version { new, event, reply } => {
-            Done::Version(reply, commit_version_in(tx, &new, *event).await)
+            Done::Version(reply, commit_version_in(tx, active_kek, &new, *event).await)
         }
         Job::Audit { event, reply } => Done::Unit(reply, insert_audit(tx, &event).await),
         Job::EnsureFile {
@@ -242,13 +255,27 @@ async fn commit_batch(pool: &SqlitePool, batch: Vec<Job>) {
             return;
         }
     };
+    // The KEK that new data keys must be wrapped under, read once per batch.
+    let active_kek: Option<String> =
+        match sqlx::query("SELECT id FROM keks WHERE retired_at_ms IS NULL")
+            .fetch_optional(&mut *tx)
+            .await
+        {
+            Ok(row) => row.and_then(|r| r.try_get("id").ok()),
+            Err(e) => {
+                let why = e.to_string();
+                batch.into_iter().for_each(|job| unrun(job).fail(&why));
+                return;
+            }
+        };
     let mut done = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     for job in jobs.by_ref() {
-        let entry = run_job(&mut tx, job).await;
+        let savepoint = job.needs_savepoint();
+        let entry = run_job(&mut tx, active_kek.as_deref(), job).await;
         let ok = entry.is_ok();
         done.push(entry);
-        if !close_savepoint(&mut tx, ok).await {
+        if savepoint && !close_savepoint(&mut tx, ok).await {
             // The transaction is in an unknown state: roll it all back (by dropping it).
             drop(tx);
             done.into_iter()
@@ -268,28 +295,35 @@ async fn commit_batch(pool: &SqlitePool, batch: Vec<Job>) {
 
 async fn commit_version_in(
     tx: &mut Transaction<'static, Sqlite>,
+    active_kek: Option<&str>,
     new: &NewVersion,
     mut event: AuditEvent,
 ) -> Result<VersionRecord, StoreError> {
-    let active = sqlx::query("SELECT id FROM keks WHERE id = $1 AND retired_at_ms IS NULL")
-        .bind(new.wrapped_key.kek_id.as_str().to_owned())
-        .fetch_optional(&mut **tx)
-        .await?;
-    if active.is_none() {
+    if active_kek != Some(new.wrapped_key.kek_id.as_str()) {
         return Err(StoreError::KeyRotated);
     }
-    let row = sqlx::query("SELECT path, current_version, purged_at_ms FROM files WHERE id = $1")
-        .bind(new.file_id.clone())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("file row missing at commit".into()))?;
-    let purged: Option<i64> = row.try_get("purged_at_ms")?;
-    if purged.is_some() {
-        let path: String = row.try_get("path")?;
-        return Err(StoreError::Purged(path));
-    }
-    let current: i64 = row.try_get("current_version")?;
-    let version = current + 1;
+    // One statement takes the next version number and makes it current (undeleting).
+    let bumped = sqlx::query(
+        "UPDATE files SET current_version = current_version + 1, deleted_at_ms = NULL, tier = $1 \
+         WHERE id = $2 AND purged_at_ms IS NULL RETURNING current_version",
+    )
+    .bind(new.tier.as_str())
+    .bind(new.file_id.clone())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(bumped) = bumped else {
+        let path: Option<String> = sqlx::query("SELECT path FROM files WHERE id = $1")
+            .bind(new.file_id.clone())
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.try_get("path"))
+            .transpose()?;
+        return Err(match path {
+            Some(path) => StoreError::Purged(path),
+            None => StoreError::Corrupt("file row missing at commit".into()),
+        });
+    };
+    let version: i64 = bumped.try_get("current_version")?;
     let size = i64::try_from(new.size).map_err(|_| StoreError::TooLarge {
         limit: i64::MAX as u64,
     })?;
@@ -324,14 +358,6 @@ async fn commit_version_in(
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query(
-        "UPDATE files SET current_version = $1, deleted_at_ms = NULL, tier = $2 WHERE id = $3",
-    )
-    .bind(version)
-    .bind(new.tier.as_str())
-    .bind(new.file_id.clone())
-    .execute(&mut **tx)
-    .await?;
     event.version = Some(version);
     insert_audit(tx, &event).await?;
     Ok(VersionRecord {

@@ -63,6 +63,8 @@ pub struct PutOptions {
     /// Requested tier; the stored tier never drops below the file's current label.
     pub tier: Option<Tier>,
     pub author: String,
+    /// The file at the path, when the caller has just looked it up (saves a query).
+    pub known_file: Option<FileRecord>,
 }
 
 /// A decrypted version being read.
@@ -339,6 +341,7 @@ impl Workspace {
         let options = PutOptions {
             tier: Some(tier),
             author,
+            known_file: None,
         };
         self.write_version(
             path,
@@ -362,7 +365,10 @@ impl Workspace {
     ) -> Result<VersionRecord, StoreError> {
         let at_ms = covault_audit::now_ms();
         let requested = options.tier.unwrap_or(self.options.default_tier);
-        let file = self.meta.ensure_file(path, requested, at_ms).await?;
+        let file = match options.known_file {
+            Some(file) if file.path == *path => file,
+            _ => self.meta.ensure_file(path, requested, at_ms).await?,
+        };
         // Labels only go up automatically: a write never lowers the file's tier.
         let tier = requested.max(file.tier);
         let mut file_id = [0u8; 16];

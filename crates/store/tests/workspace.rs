@@ -127,6 +127,7 @@ async fn put(ws: &Workspace, p: &str, data: Vec<u8>) -> i64 {
         PutOptions {
             tier: None,
             author: "test".into(),
+            known_file: None,
         },
         body(data, 7919),
         event("put"),
@@ -549,6 +550,7 @@ async fn size_limit_and_aborted_uploads_leave_nothing() {
             PutOptions {
                 tier: None,
                 author: "t".into(),
+                known_file: None,
             },
             body(vec![0; 1001], 100),
             event("put"),
@@ -567,6 +569,7 @@ async fn size_limit_and_aborted_uploads_leave_nothing() {
             PutOptions {
                 tier: None,
                 author: "t".into(),
+                known_file: None,
             },
             failing,
             event("put"),
@@ -587,6 +590,7 @@ async fn tiers_never_drop_on_write_and_audit_is_append_only() {
         PutOptions {
             tier: Some(Tier::Restricted),
             author: "t".into(),
+            known_file: None,
         },
         body(b"a".to_vec(), 1),
         event("put"),
@@ -599,6 +603,7 @@ async fn tiers_never_drop_on_write_and_audit_is_append_only() {
             PutOptions {
                 tier: Some(Tier::Public),
                 author: "t".into(),
+                known_file: None,
             },
             body(b"b".to_vec(), 1),
             event("put"),
