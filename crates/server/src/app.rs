@@ -173,7 +173,7 @@ fn flatten(
     }
 }
 
-/// Request ids: a per-process random prefix and a counter (no content, no clock).
+/// Request ids: a per-process prefix (pid and start time) and a counter. Not secret.
 #[derive(Clone)]
 struct RequestIds {
     prefix: Arc<str>,
@@ -206,12 +206,11 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
             vault.clone(),
             auth::authenticate,
         ));
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
     let ids = RequestIds {
-        prefix: format!(
-            "{:08x}",
-            std::process::id() ^ (std::ptr::addr_of!(config) as usize as u32)
-        )
-        .into(),
+        prefix: format!("{:x}{:x}", std::process::id(), started & 0xffff_ffff).into(),
         next: Arc::new(AtomicU64::new(1)),
     };
     Router::new()

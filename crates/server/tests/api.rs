@@ -72,6 +72,21 @@ async fn spawn_app() -> TestApp {
     spawn_app_with(VaultLimits::default()).await
 }
 
+/// Every blob file of the workspace in `data`.
+fn blob_files(data: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(data.join("blobs"))
+        .unwrap()
+        .flatten()
+        .filter(|shard| shard.path().is_dir())
+        .flat_map(|shard| {
+            std::fs::read_dir(shard.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .collect()
+}
+
 async fn error_kind(response: reqwest::Response) -> (StatusCode, String, String) {
     let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap();
@@ -679,20 +694,7 @@ async fn a_corrupted_blob_fails_the_read_naming_path_and_version() {
         .send()
         .await
         .unwrap();
-    let mut blobs = Vec::new();
-    for shard in std::fs::read_dir(app.dir.path().join("blobs"))
-        .unwrap()
-        .flatten()
-    {
-        if shard.file_name() != "tmp" {
-            blobs.extend(
-                std::fs::read_dir(shard.path())
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path()),
-            );
-        }
-    }
+    let blobs = blob_files(app.dir.path());
     let mut raw = std::fs::read(&blobs[0]).unwrap();
     raw[3] ^= 1;
     std::fs::write(&blobs[0], raw).unwrap();
@@ -721,20 +723,7 @@ async fn a_large_download_that_hits_corruption_is_aborted_not_truncated() {
         .send()
         .await
         .unwrap();
-    let mut blobs = Vec::new();
-    for shard in std::fs::read_dir(app.dir.path().join("blobs"))
-        .unwrap()
-        .flatten()
-    {
-        if shard.file_name() != "tmp" {
-            blobs.extend(
-                std::fs::read_dir(shard.path())
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path()),
-            );
-        }
-    }
+    let blobs = blob_files(app.dir.path());
     let mut raw = std::fs::read(&blobs[0]).unwrap();
     let n = raw.len();
     raw[n - 100] ^= 1; // the last segment: far past the first batch

@@ -178,14 +178,14 @@ async fn run_job(
 ) -> Done {
     // Only multi-statement jobs need a savepoint: a single statement that fails is undone
     // by SQLite itself, leaving the rest of the batch intact.
-    if job.needs_savepoint() {
-        if let Err(e) = sqlx::query("SAVEPOINT job").execute(&mut **tx).await {
-            let why = e.to_string();
-            return match unrun(job) {
-                Done::Version(reply, _) => Done::Version(reply, Err(StoreError::Task(why))),
-                Done::Unit(reply, _) => Done::Unit(reply, Err(StoreError::Task(why))),
-            };
-        }
+    if job.needs_savepoint()
+        && let Err(e) = sqlx::query("SAVEPOINT job").execute(&mut **tx).await
+    {
+        let why = e.to_string();
+        return match unrun(job) {
+            Done::Version(reply, _) => Done::Version(reply, Err(StoreError::Task(why))),
+            Done::Unit(reply, _) => Done::Unit(reply, Err(StoreError::Task(why))),
+        };
     }
     match job {
         Job::Version { new, event, reply } => {

@@ -669,3 +669,44 @@ async fn concurrent_writes_share_group_commits_and_get_distinct_versions() {
     assert_eq!(events.iter().filter(|e| e.action == "put").count(), 64);
     assert_eq!(events.iter().filter(|e| e.action == "read").count(), 64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_wrapped_under_a_rotated_kek_is_refused_not_stored() {
+    let f = std::sync::Arc::new(fixture().await);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(1);
+    let body: ByteStream = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let writer = {
+        let f = f.clone();
+        tokio::spawn(async move {
+            f.ws.put(
+                &path("/racing.bin"),
+                PutOptions {
+                    tier: None,
+                    author: "t".into(),
+                    known_file: None,
+                },
+                body,
+                event("put"),
+            )
+            .await
+        })
+    };
+    // the upload has wrapped its data key under the current KEK once its first chunk is taken
+    tx.send(Ok(Bytes::from_static(b"first part")))
+        .await
+        .unwrap();
+    tx.send(Ok(Bytes::from_static(b"second part")))
+        .await
+        .unwrap();
+    let new_key = Zeroizing::new(generate_key_file().unwrap().as_bytes().to_vec());
+    f.ws.rotate_kek(NewKekSource::KeyFile(new_key), &event("rotate"))
+        .await
+        .unwrap();
+    drop(tx);
+    let result = writer.await.unwrap();
+    assert!(matches!(result, Err(StoreError::KeyRotated)), "{result:?}");
+    assert!(f.ws.file(&path("/racing.bin")).await.unwrap().is_none());
+    assert!(f.ws.verify().await.unwrap().is_ok());
+}
