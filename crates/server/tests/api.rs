@@ -792,7 +792,10 @@ async fn tls_serves_tls13_and_tls12() {
     assert_eq!(r.status(), StatusCode::OK);
     // both offered versions work when the client insists on one of them (rustls implements
     // nothing older than 1.2, so lower versions cannot be negotiated at all)
-    for version in [reqwest::tls::Version::TLS_1_2, reqwest::tls::Version::TLS_1_3] {
+    for version in [
+        reqwest::tls::Version::TLS_1_2,
+        reqwest::tls::Version::TLS_1_3,
+    ] {
         let pinned = reqwest::Client::builder()
             .tls_certs_only([root.clone()])
             .tls_version_min(version)
