@@ -42,6 +42,8 @@ pub enum StoreError {
     Crypto(#[from] CryptoError),
     #[error("metadata database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("metadata database error: {0}")]
+    Committer(#[from] rusqlite::Error),
     #[error("blob storage error on `{what}`: {source}")]
     Io {
         what: String,

@@ -8,6 +8,7 @@
 //! Every change takes an [`AuditEvent`] that commits in the same transaction.
 
 mod blob;
+mod committer;
 mod error;
 mod keyring;
 mod local;

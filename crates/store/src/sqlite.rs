@@ -18,6 +18,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::committer::{self, Job};
+
 use crate::meta::{InitRecords, KekRecord, KekSourceKind, WrappedKeyRow};
 use crate::migrate;
 use crate::{
@@ -27,42 +29,11 @@ use crate::{
 
 const HASH_KEY_NAME: &str = "content-hash";
 
-/// Most jobs one group commit takes.
-const MAX_BATCH: usize = 512;
-
 /// SQLite metadata in one database file.
 #[derive(Clone)]
 pub struct SqliteMetadata {
     pool: SqlitePool,
     committer: mpsc::Sender<Job>,
-}
-
-/// A write that joins the next group commit.
-enum Job {
-    Version {
-        new: Box<NewVersion>,
-        event: Box<AuditEvent>,
-        reply: oneshot::Sender<Result<VersionRecord, StoreError>>,
-    },
-    Audit {
-        event: Box<AuditEvent>,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-    /// Create the (still invisible) file row for a new path, if none is live.
-    EnsureFile {
-        id: String,
-        path: String,
-        tier: Tier,
-        at_ms: i64,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-    /// Record a token's last use.
-    TouchToken {
-        id: String,
-        at_ms: i64,
-        addr: Option<String>,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
 }
 
 impl SqliteMetadata {
@@ -79,10 +50,9 @@ impl SqliteMetadata {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        let (committer, jobs) = mpsc::channel(4 * MAX_BATCH);
-        // The committer lives as long as a handle to this store: it ends when the last
-        // sender drops. If it ever died, every write would fail (fail closed).
-        tokio::spawn(run_committer(pool.clone(), jobs));
+        // The committer's thread lives as long as a handle to this store: it ends when the
+        // last sender drops. If it ever died, every write would fail (fail closed).
+        let committer = committer::start(path)?;
         Ok(Self { pool, committer })
     }
 
@@ -103,277 +73,6 @@ impl SqliteMetadata {
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-}
-
-/// Group commit: takes every queued write (up to [`MAX_BATCH`]), runs each in its own
-/// savepoint inside one `BEGIN IMMEDIATE` transaction, commits once (one WAL fsync for the
-/// batch), then answers each writer. A writer hears "success" only after the commit.
-async fn run_committer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        commit_batch(&pool, batch).await;
-    }
-}
-
-impl Job {
-    fn needs_savepoint(&self) -> bool {
-        matches!(self, Job::Version { .. })
-    }
-}
-
-/// A job that ran, waiting for the batch's commit to learn whether it stands.
-enum Done {
-    Version(
-        oneshot::Sender<Result<VersionRecord, StoreError>>,
-        Result<VersionRecord, StoreError>,
-    ),
-    Unit(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
-}
-
-impl Done {
-    fn fail(self, why: &str) {
-        let err = StoreError::Task(format!("metadata commit failed: {why}"));
-        match self {
-            Done::Version(reply, _) => drop(reply.send(Err(err))),
-            Done::Unit(reply, _) => drop(reply.send(Err(err))),
-        }
-    }
-    fn deliver(self) {
-        match self {
-            Done::Version(reply, result) => drop(reply.send(result)),
-            Done::Unit(reply, result) => drop(reply.send(result)),
-        }
-    }
-    fn is_ok(&self) -> bool {
-        match self {
-            Done::Version(_, result) => result.is_ok(),
-            Done::Unit(_, result) => result.is_ok(),
-        }
-    }
-}
-
-fn unrun(job: Job) -> Done {
-    let never = || StoreError::Task("not run".into());
-    match job {
-        Job::Version { reply, .. } => Done::Version(reply, Err(never())),
-        Job::Audit { reply, .. }
-        | Job::EnsureFile { reply, .. }
-        | Job::TouchToken { reply, .. } => Done::Unit(reply, Err(never())),
-    }
-}
-
-async fn run_job(
-    tx: &mut Transaction<'static, Sqlite>,
-    active_kek: Option<&str>,
-    job: Job,
-) -> Done {
-    // Only multi-statement jobs need a savepoint: a single statement that fails is undone
-    // by SQLite itself, leaving the rest of the batch intact.
-    if job.needs_savepoint()
-        && let Err(e) = sqlx::query("SAVEPOINT job").execute(&mut **tx).await
-    {
-        let why = e.to_string();
-        return match unrun(job) {
-            Done::Version(reply, _) => Done::Version(reply, Err(StoreError::Task(why))),
-            Done::Unit(reply, _) => Done::Unit(reply, Err(StoreError::Task(why))),
-        };
-    }
-    match job {
-        Job::Version { new, event, reply } => {
-            Done::Version(reply, commit_version_in(tx, active_kek, &new, *event).await)
-        }
-        Job::Audit { event, reply } => Done::Unit(reply, insert_audit(tx, &event).await),
-        Job::EnsureFile {
-            id,
-            path,
-            tier,
-            at_ms,
-            reply,
-        } => {
-            let result = sqlx::query(
-                "INSERT INTO files (id, path, tier, current_version, created_at_ms) VALUES ($1,$2,$3,0,$4) \
-                 ON CONFLICT (path) WHERE purged_at_ms IS NULL DO NOTHING",
-            )
-            .bind(id)
-            .bind(path)
-            .bind(tier.as_str())
-            .bind(at_ms)
-            .execute(&mut **tx)
-            .await
-            .map(drop)
-            .map_err(StoreError::from);
-            Done::Unit(reply, result)
-        }
-        Job::TouchToken {
-            id,
-            at_ms,
-            addr,
-            reply,
-        } => {
-            let result = sqlx::query(
-                "UPDATE tokens SET last_used_at_ms = $1, last_used_addr = $2 WHERE id = $3",
-            )
-            .bind(at_ms)
-            .bind(addr)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map(drop)
-            .map_err(StoreError::from);
-            Done::Unit(reply, result)
-        }
-    }
-}
-
-async fn close_savepoint(tx: &mut Transaction<'static, Sqlite>, ok: bool) -> bool {
-    if !ok
-        && sqlx::query("ROLLBACK TO job")
-            .execute(&mut **tx)
-            .await
-            .is_err()
-    {
-        return false;
-    }
-    sqlx::query("RELEASE job").execute(&mut **tx).await.is_ok()
-}
-
-async fn commit_batch(pool: &SqlitePool, batch: Vec<Job>) {
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => {
-            let why = e.to_string();
-            batch.into_iter().for_each(|job| unrun(job).fail(&why));
-            return;
-        }
-    };
-    // The KEK that new data keys must be wrapped under, read once per batch.
-    let active_kek: Option<String> =
-        match sqlx::query("SELECT id FROM keks WHERE retired_at_ms IS NULL")
-            .fetch_optional(&mut *tx)
-            .await
-        {
-            Ok(row) => row.and_then(|r| r.try_get("id").ok()),
-            Err(e) => {
-                let why = e.to_string();
-                batch.into_iter().for_each(|job| unrun(job).fail(&why));
-                return;
-            }
-        };
-    let mut done = Vec::with_capacity(batch.len());
-    let mut jobs = batch.into_iter();
-    for job in jobs.by_ref() {
-        let savepoint = job.needs_savepoint();
-        let entry = run_job(&mut tx, active_kek.as_deref(), job).await;
-        let ok = entry.is_ok();
-        done.push(entry);
-        if savepoint && !close_savepoint(&mut tx, ok).await {
-            // The transaction is in an unknown state: roll it all back (by dropping it).
-            drop(tx);
-            done.into_iter()
-                .chain(jobs.map(unrun))
-                .for_each(|d| d.fail("savepoint failed"));
-            return;
-        }
-    }
-    match tx.commit().await {
-        Ok(()) => done.into_iter().for_each(Done::deliver),
-        Err(e) => {
-            let why = e.to_string();
-            done.into_iter().for_each(|entry| entry.fail(&why));
-        }
-    }
-}
-
-async fn commit_version_in(
-    tx: &mut Transaction<'static, Sqlite>,
-    active_kek: Option<&str>,
-    new: &NewVersion,
-    mut event: AuditEvent,
-) -> Result<VersionRecord, StoreError> {
-    if active_kek != Some(new.wrapped_key.kek_id.as_str()) {
-        return Err(StoreError::KeyRotated);
-    }
-    // One statement takes the next version number and makes it current (undeleting).
-    let bumped = sqlx::query(
-        "UPDATE files SET current_version = current_version + 1, deleted_at_ms = NULL, tier = $1 \
-         WHERE id = $2 AND purged_at_ms IS NULL RETURNING current_version",
-    )
-    .bind(new.tier.as_str())
-    .bind(new.file_id.clone())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(bumped) = bumped else {
-        let path: Option<String> = sqlx::query("SELECT path FROM files WHERE id = $1")
-            .bind(new.file_id.clone())
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| r.try_get("path"))
-            .transpose()?;
-        return Err(match path {
-            Some(path) => StoreError::Purged(path),
-            None => StoreError::Corrupt("file row missing at commit".into()),
-        });
-    };
-    let version: i64 = bumped.try_get("current_version")?;
-    let size = i64::try_from(new.size).map_err(|_| StoreError::TooLarge {
-        limit: i64::MAX as u64,
-    })?;
-    sqlx::query(
-        "INSERT INTO versions (file_id, version, version_id, size, content_hash, author, \
-         created_at_ms, tier, kind, restored_from, kek_id, wrapped_key, storage) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
-    )
-    .bind(new.file_id.clone())
-    .bind(version)
-    .bind(hex::encode(new.version_id))
-    .bind(size)
-    .bind(new.content_hash.as_bytes().to_vec())
-    .bind(new.author.clone())
-    .bind(new.created_at_ms)
-    .bind(new.tier.as_str())
-    .bind(new.kind.as_str())
-    .bind(new.restored_from)
-    .bind(new.wrapped_key.kek_id.as_str().to_owned())
-    .bind(new.wrapped_key.bytes.clone())
-    .bind(if new.inline.is_some() {
-        "inline"
-    } else {
-        "blob"
-    })
-    .execute(&mut **tx)
-    .await?;
-    if let Some(data) = &new.inline {
-        sqlx::query("INSERT INTO inline_blobs (version_id, data) VALUES ($1, $2)")
-            .bind(hex::encode(new.version_id))
-            .bind(data.clone())
-            .execute(&mut **tx)
-            .await?;
-    }
-    event.version = Some(version);
-    insert_audit(tx, &event).await?;
-    Ok(VersionRecord {
-        file_id: new.file_id.clone(),
-        version,
-        version_id: new.version_id,
-        size: new.size,
-        content_hash: new.content_hash,
-        author: new.author.clone(),
-        created_at_ms: new.created_at_ms,
-        tier: new.tier,
-        kind: new.kind,
-        restored_from: new.restored_from,
-        wrapped_key: Some(new.wrapped_key.clone()),
-        inline: new.inline.is_some(),
-    })
 }
 
 async fn insert_audit(

@@ -1,0 +1,329 @@
+//! The SQLite group committer: one thread owning one connection, running every queued write
+//! of a batch inside a single `BEGIN IMMEDIATE` transaction and committing once.
+//!
+//! Why a thread of its own: metadata writes are serial in SQLite anyway, and running them as
+//! plain synchronous calls (rusqlite, prepared statements cached) costs microseconds per
+//! statement, where an async driver pays a thread hand-off for each. A writer hears
+//! "success" only after the batch's commit is durable (`synchronous = FULL`). Multi-statement
+//! jobs run in a savepoint, so one failing job never sinks the others. If this thread ever
+//! stopped, every write would fail: the channel closes and callers get an error.
+
+use std::path::Path;
+use std::time::Duration;
+
+use covault_audit::AuditEvent;
+use covault_policy::Tier;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{NewVersion, StoreError, VersionRecord};
+
+/// Most jobs one group commit takes.
+pub(crate) const MAX_BATCH: usize = 512;
+
+/// A write that joins the next group commit.
+pub(crate) enum Job {
+    Version {
+        new: Box<NewVersion>,
+        event: Box<AuditEvent>,
+        reply: oneshot::Sender<Result<VersionRecord, StoreError>>,
+    },
+    Audit {
+        event: Box<AuditEvent>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Create the (still invisible) file row for a new path, if none is live.
+    EnsureFile {
+        id: String,
+        path: String,
+        tier: Tier,
+        at_ms: i64,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Record a token's last use.
+    TouchToken {
+        id: String,
+        at_ms: i64,
+        addr: Option<String>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+/// Opens the committer's connection and starts its thread; returns where to send jobs.
+pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    let (sender, jobs) = mpsc::channel(4 * MAX_BATCH);
+    std::thread::Builder::new()
+        .name("covault-committer".into())
+        .spawn(move || run(conn, jobs))
+        .map_err(StoreError::io("starting the metadata committer"))?;
+    Ok(sender)
+}
+
+fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, batch);
+    }
+}
+
+/// A job that ran, waiting for the batch's commit to learn whether it stands.
+enum Done {
+    Version(
+        oneshot::Sender<Result<VersionRecord, StoreError>>,
+        Result<VersionRecord, StoreError>,
+    ),
+    Unit(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+}
+
+impl Done {
+    fn fail(self, why: &str) {
+        let err = StoreError::Task(format!("metadata commit failed: {why}"));
+        match self {
+            Done::Version(reply, _) => drop(reply.send(Err(err))),
+            Done::Unit(reply, _) => drop(reply.send(Err(err))),
+        }
+    }
+    fn deliver(self) {
+        match self {
+            Done::Version(reply, result) => drop(reply.send(result)),
+            Done::Unit(reply, result) => drop(reply.send(result)),
+        }
+    }
+}
+
+fn unrun(job: Job) -> Done {
+    let never = || StoreError::Task("not run".into());
+    match job {
+        Job::Version { reply, .. } => Done::Version(reply, Err(never())),
+        Job::Audit { reply, .. }
+        | Job::EnsureFile { reply, .. }
+        | Job::TouchToken { reply, .. } => Done::Unit(reply, Err(never())),
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let why = e.to_string();
+            batch.into_iter().for_each(|job| unrun(job).fail(&why));
+            return;
+        }
+    };
+    // The KEK that new data keys must be wrapped under, read once per batch.
+    let active_kek: Option<String> = match tx
+        .query_row("SELECT id FROM keks WHERE retired_at_ms IS NULL", [], |r| {
+            r.get(0)
+        })
+        .optional()
+    {
+        Ok(id) => id,
+        Err(e) => {
+            let why = e.to_string();
+            batch.into_iter().for_each(|job| unrun(job).fail(&why));
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    for job in jobs.by_ref() {
+        match run_job(&tx, active_kek.as_deref(), job) {
+            Ok(entry) => done.push(entry),
+            Err(failed) => {
+                let (entry, why) = *failed;
+                // The transaction is in an unknown state: roll it all back (by dropping it).
+                drop(tx);
+                done.into_iter()
+                    .chain(std::iter::once(entry))
+                    .chain(jobs.map(unrun))
+                    .for_each(|d| d.fail(&why));
+                return;
+            }
+        }
+    }
+    match tx.commit() {
+        Ok(()) => done.into_iter().for_each(Done::deliver),
+        Err(e) => {
+            let why = e.to_string();
+            done.into_iter().for_each(|entry| entry.fail(&why));
+        }
+    }
+}
+
+/// Runs one job. `Err` means the transaction can no longer be trusted (a savepoint could not
+/// be rolled back); a job that merely failed is `Ok` with its error inside.
+fn run_job(
+    tx: &Connection,
+    active_kek: Option<&str>,
+    job: Job,
+) -> Result<Done, Box<(Done, String)>> {
+    match job {
+        Job::Version { new, event, reply } => {
+            if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+                return Ok(Done::Version(reply, Err(e.into())));
+            }
+            let result = commit_version(tx, active_kek, &new, *event);
+            let closed = if result.is_ok() {
+                tx.execute_batch("RELEASE job")
+            } else {
+                tx.execute_batch("ROLLBACK TO job; RELEASE job")
+            };
+            match closed {
+                Ok(()) => Ok(Done::Version(reply, result)),
+                Err(e) => Err(Box::new((Done::Version(reply, result), e.to_string()))),
+            }
+        }
+        // Single statements: a failing one is undone by SQLite itself.
+        Job::Audit { event, reply } => Ok(Done::Unit(reply, insert_audit(tx, &event))),
+        Job::EnsureFile {
+            id,
+            path,
+            tier,
+            at_ms,
+            reply,
+        } => {
+            let result = tx
+                .prepare_cached(
+                    "INSERT INTO files (id, path, tier, current_version, created_at_ms) \
+                     VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (path) WHERE purged_at_ms IS NULL DO NOTHING",
+                )
+                .and_then(|mut s| s.execute(params![id, path, tier.as_str(), at_ms]))
+                .map(drop)
+                .map_err(StoreError::from);
+            Ok(Done::Unit(reply, result))
+        }
+        Job::TouchToken {
+            id,
+            at_ms,
+            addr,
+            reply,
+        } => {
+            let result = tx
+                .prepare_cached(
+                    "UPDATE tokens SET last_used_at_ms = ?1, last_used_addr = ?2 WHERE id = ?3",
+                )
+                .and_then(|mut s| s.execute(params![at_ms, addr, id]))
+                .map(drop)
+                .map_err(StoreError::from);
+            Ok(Done::Unit(reply, result))
+        }
+    }
+}
+
+fn commit_version(
+    tx: &Connection,
+    active_kek: Option<&str>,
+    new: &NewVersion,
+    mut event: AuditEvent,
+) -> Result<VersionRecord, StoreError> {
+    if active_kek != Some(new.wrapped_key.kek_id.as_str()) {
+        return Err(StoreError::KeyRotated);
+    }
+    // One statement takes the next version number and makes it current (undeleting).
+    let version: Option<i64> = tx
+        .prepare_cached(
+            "UPDATE files SET current_version = current_version + 1, deleted_at_ms = NULL, tier = ?1 \
+             WHERE id = ?2 AND purged_at_ms IS NULL RETURNING current_version",
+        )?
+        .query_row(params![new.tier.as_str(), new.file_id], |r| r.get(0))
+        .optional()?;
+    let Some(version) = version else {
+        let path: Option<String> = tx
+            .query_row(
+                "SELECT path FROM files WHERE id = ?1",
+                params![new.file_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        return Err(match path {
+            Some(path) => StoreError::Purged(path),
+            None => StoreError::Corrupt("file row missing at commit".into()),
+        });
+    };
+    let size = i64::try_from(new.size).map_err(|_| StoreError::TooLarge {
+        limit: i64::MAX as u64,
+    })?;
+    let version_id = hex::encode(new.version_id);
+    tx.prepare_cached(
+        "INSERT INTO versions (file_id, version, version_id, size, content_hash, author, \
+         created_at_ms, tier, kind, restored_from, kek_id, wrapped_key, storage) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        new.file_id,
+        version,
+        version_id,
+        size,
+        new.content_hash.as_bytes().as_slice(),
+        new.author,
+        new.created_at_ms,
+        new.tier.as_str(),
+        new.kind.as_str(),
+        new.restored_from,
+        new.wrapped_key.kek_id.as_str(),
+        new.wrapped_key.bytes,
+        if new.inline.is_some() {
+            "inline"
+        } else {
+            "blob"
+        },
+    ])?;
+    if let Some(data) = &new.inline {
+        tx.prepare_cached("INSERT INTO inline_blobs (version_id, data) VALUES (?1, ?2)")?
+            .execute(params![version_id, data])?;
+    }
+    event.version = Some(version);
+    insert_audit(tx, &event)?;
+    Ok(VersionRecord {
+        file_id: new.file_id.clone(),
+        version,
+        version_id: new.version_id,
+        size: new.size,
+        content_hash: new.content_hash,
+        author: new.author.clone(),
+        created_at_ms: new.created_at_ms,
+        tier: new.tier,
+        kind: new.kind,
+        restored_from: new.restored_from,
+        wrapped_key: Some(new.wrapped_key.clone()),
+        inline: new.inline.is_some(),
+    })
+}
+
+fn insert_audit(tx: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit_events (at_ms, principal, token_id, action, path, version, outcome, \
+         reason, request_id, remote_addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        e.at_ms,
+        e.principal,
+        e.token_id,
+        e.action,
+        e.path,
+        e.version,
+        e.outcome.as_str(),
+        e.reason,
+        e.request_id,
+        e.remote_addr,
+        e.detail.to_string(),
+    ])?;
+    Ok(())
+}
