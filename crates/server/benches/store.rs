@@ -59,7 +59,13 @@ fn generate(dir: &Path, large_mib: usize, small: usize) -> (PathBuf, PathBuf, u6
     (large, small_dir, total)
 }
 
+/// Flushes dirty pages left by earlier phases, so no timed phase pays for another's writeback.
+fn settle() {
+    let _ = Command::new("sync").status();
+}
+
 fn time_cmd(script: &str) -> Duration {
+    settle();
     let start = Instant::now();
     let status = Command::new("sh").args(["-c", script]).status().unwrap();
     assert!(status.success(), "{script}");
@@ -167,6 +173,7 @@ fn main() {
             .unwrap();
 
         // large put: streamed from the file
+        settle();
         let start = Instant::now();
         let file = tokio::fs::File::open(&large).await.unwrap();
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
@@ -186,6 +193,7 @@ fn main() {
 
         // large get: streamed to a file
         let out_path = root.path().join("got.bin");
+        settle();
         let start = Instant::now();
         let r = http
             .get(format!("{url}/v1/files/large.bin"))
@@ -207,6 +215,7 @@ fn main() {
         let names: Vec<PathBuf> = (0..small)
             .map(|i| small_dir.join(format!("f{i:05}.bin")))
             .collect();
+        settle();
         let start = Instant::now();
         futures_util::stream::iter(names.iter().enumerate())
             .for_each_concurrent(concurrency, |(i, path)| {
@@ -227,6 +236,7 @@ fn main() {
         let put_small = start.elapsed();
         let back = root.path().join("back");
         std::fs::create_dir_all(&back).unwrap();
+        settle();
         let start = Instant::now();
         futures_util::stream::iter(0..small)
             .for_each_concurrent(concurrency, |i| {

@@ -15,6 +15,7 @@ mod local;
 mod meta;
 mod migrate;
 mod path;
+mod pipeline;
 mod sqlite;
 mod workspace;
 

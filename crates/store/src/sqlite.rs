@@ -1,7 +1,9 @@
 //! SQLite implementation of [`MetadataStore`]: WAL journal, `synchronous = FULL` (a commit is
 //! on disk when it returns), `secure_delete` (freed pages are zeroed, so destroyed keys do not
-//! linger), foreign keys on. Writers use `BEGIN IMMEDIATE` so read-then-write transactions
-//! never fail on a stale snapshot. SQL text is static; values are always bound.
+//! linger), foreign keys on. Reads and rare administrative writes go through sqlx; the hot
+//! writes (versions, audit events, new files, token use) are queued to the group committer
+//! (`committer.rs`). Writers use `BEGIN IMMEDIATE` so read-then-write transactions never fail
+//! on a stale snapshot. SQL text is static; values are always bound.
 
 use std::collections::HashSet;
 use std::path::Path;
