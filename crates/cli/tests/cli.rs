@@ -105,14 +105,12 @@ impl Drop for Server {
 fn blob_files(data: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for shard in std::fs::read_dir(data.join("blobs")).unwrap().flatten() {
-        if shard.file_name() != "tmp" {
-            out.extend(
-                std::fs::read_dir(shard.path())
-                    .unwrap()
-                    .flatten()
-                    .map(|e| e.path()),
-            );
-        }
+        out.extend(
+            std::fs::read_dir(shard.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path()),
+        );
     }
     out
 }

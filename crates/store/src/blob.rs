@@ -50,12 +50,8 @@ pub trait BlobStore: Send + Sync {
     fn open(&self, key: &BlobKey) -> Result<Box<dyn BlobRead>, StoreError>;
     /// Removes a blob durably; removing a missing blob is not an error.
     fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;
-    fn exists(&self, key: &BlobKey) -> Result<bool, StoreError>;
     /// Every blob key present (including unreferenced ones from interrupted writes).
     fn list(&self) -> Result<Vec<BlobKey>, StoreError>;
-    /// Removes temporary leftovers a backend may keep outside the key space; returns how
-    /// many were removed. Unreferenced blobs are removed by the workspace's orphan sweep.
-    fn remove_temporaries(&self) -> Result<usize, StoreError>;
 }
 
 /// A sealed object held in memory (an inline version read from the metadata store).

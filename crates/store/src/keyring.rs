@@ -41,18 +41,6 @@ pub enum NewKekSource {
     KeyFile(Zeroizing<Vec<u8>>),
 }
 
-impl NewKekSource {
-    /// The unlock source that corresponds to this new KEK.
-    pub fn to_unlock(&self) -> KekSource {
-        match self {
-            NewKekSource::Passphrase { passphrase, .. } => {
-                KekSource::Passphrase(passphrase.clone())
-            }
-            NewKekSource::KeyFile(bytes) => KekSource::KeyFile(bytes.clone()),
-        }
-    }
-}
-
 /// An unlocked keyring.
 pub struct Keyring {
     pub(crate) kek: Kek,

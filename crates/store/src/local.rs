@@ -16,8 +16,6 @@ use std::path::{Path, PathBuf};
 use crate::{BlobKey, BlobRead, BlobStore, BlobWrite, StoreError};
 
 const BLOBS: &str = "blobs";
-/// Directory used by earlier layouts for writes in progress; swept if present.
-const LEGACY_TMP: &str = "tmp";
 const WRITE_BUFFER: usize = 1024 * 1024;
 /// Bytes written between background writeback kicks.
 const FLUSH_EVERY: u64 = 64 * 1024 * 1024;
@@ -269,10 +267,6 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
-    fn exists(&self, key: &BlobKey) -> Result<bool, StoreError> {
-        Ok(self.final_path(key).is_file())
-    }
-
     fn list(&self) -> Result<Vec<BlobKey>, StoreError> {
         let mut keys = Vec::new();
         let entries =
@@ -293,21 +287,6 @@ impl BlobStore for LocalBlobStore {
         keys.sort();
         Ok(keys)
     }
-
-    fn remove_temporaries(&self) -> Result<usize, StoreError> {
-        let tmp = self.root.join(LEGACY_TMP);
-        let Ok(entries) = fs::read_dir(&tmp) else {
-            return Ok(0);
-        };
-        let mut removed = 0;
-        for entry in entries.flatten() {
-            if fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        let _ = fs::remove_dir(&tmp);
-        Ok(removed)
-    }
 }
 
 #[cfg(test)]
@@ -322,7 +301,6 @@ mod tests {
         let mut w = store.create(&key).unwrap();
         w.write_all(b"sealed").unwrap();
         w.commit().unwrap();
-        assert!(store.exists(&key).unwrap());
         assert_eq!(store.list().unwrap(), vec![key.clone()]);
         let mut r = store.open(&key).unwrap();
         let mut buf = vec![0; r.len() as usize];
@@ -333,7 +311,6 @@ mod tests {
         let mut w = store.create(&other).unwrap();
         w.write_all(b"partial").unwrap();
         drop(w);
-        assert!(!store.exists(&other).unwrap());
         assert_eq!(store.list().unwrap(), vec![key.clone()]);
         store.delete(&key).unwrap();
         store.delete(&key).unwrap();

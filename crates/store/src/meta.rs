@@ -162,9 +162,7 @@ pub trait MetadataStore: Send + Sync {
         token: Option<&TokenRecord>,
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
-    async fn add_token(&self, token: &TokenRecord, event: &AuditEvent) -> Result<(), StoreError>;
     async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, Principal)>, StoreError>;
-    async fn principal(&self, id: &str) -> Result<Option<Principal>, StoreError>;
     async fn touch_token(
         &self,
         id: &TokenId,

@@ -2,7 +2,8 @@
 //!
 //! A workspace path is `/`-separated, shown with a leading `/`, and made of components that
 //! are non-empty, not `.` or `..`, free of NUL, control characters and backslashes, and within
-//! length limits. Prefix checks compare whole components, so `/data_evil` is not inside `/data`.
+//! length limits. Listing by prefix compares whole components (see the metadata store's range
+//! query), so `/data_evil` is not inside `/data`.
 
 use std::fmt;
 
@@ -68,12 +69,6 @@ impl WorkspacePath {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// Whether `self` is `dir` or lies under it, comparing whole components.
-    pub fn is_within(&self, dir: &WorkspacePath) -> bool {
-        self.0 == dir.0
-            || (self.0.starts_with(&dir.0) && self.0.as_bytes().get(dir.0.len()) == Some(&b'/'))
     }
 
     /// Trusts a path read back from the metadata store (it was validated on the way in).
@@ -155,14 +150,9 @@ mod tests {
     }
 
     #[test]
-    fn prefixes_compare_components() {
+    fn prefixes_are_directories() {
         let limits = PathLimits::default();
         let data = WorkspacePath::parse("/data", &limits).unwrap();
-        let inside = WorkspacePath::parse("/data/x", &limits).unwrap();
-        let evil = WorkspacePath::parse("/data_evil/x", &limits).unwrap();
-        assert!(inside.is_within(&data));
-        assert!(data.is_within(&data));
-        assert!(!evil.is_within(&data));
         assert_eq!(WorkspacePath::parse_prefix("/", &limits).unwrap(), None);
         assert_eq!(
             WorkspacePath::parse_prefix("/data/", &limits).unwrap(),

@@ -519,14 +519,6 @@ impl MetadataStore for SqliteMetadata {
         Ok(())
     }
 
-    async fn add_token(&self, token: &TokenRecord, event: &AuditEvent) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        insert_token(&mut tx, token).await?;
-        insert_audit(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, Principal)>, StoreError> {
         let row = sqlx::query(
             "SELECT t.*, p.id AS p_id, p.name AS p_name, p.kind AS p_kind, p.role AS p_role, \
@@ -550,14 +542,6 @@ impl MetadataStore for SqliteMetadata {
             last_used_at_ms: row.try_get("last_used_at_ms")?,
         };
         Ok(Some((token, principal_from_row(&row, "p_")?)))
-    }
-
-    async fn principal(&self, id: &str) -> Result<Option<Principal>, StoreError> {
-        let row = sqlx::query("SELECT * FROM principals WHERE id = $1")
-            .bind(id.to_owned())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| principal_from_row(&r, "")).transpose()
     }
 
     async fn touch_token(

@@ -1,9 +1,10 @@
 //! [`Workspace`]: the encrypting layer over metadata and blobs, and the only code that seals
 //! or opens file content.
 //!
-//! Write path: plaintext chunks → (blocking thread) keyed hash + 64 KiB segments sealed under a
-//! fresh data key → temporary blob → fsync, rename, fsync dir → metadata transaction (version
-//! row + audit event). A version is visible only after that commit. Read path: a blocking
+//! Write path: plaintext chunks → (blocking thread, `pipeline.rs`) keyed hash + 64 KiB segments
+//! sealed under a fresh data key → one segment or less: kept for inline storage; more: a blob
+//! under its final name, fsynced with its directory → group commit of the version row (with
+//! any inline ciphertext) and the audit event. A version is visible only after that commit. Read path: a blocking
 //! thread opens segments in order and releases each only after its tag verified; the first
 //! batch is opened before the caller starts responding, so most corruption surfaces as an
 //! error before any byte is sent, and later corruption aborts the stream instead of emitting
@@ -213,9 +214,6 @@ impl Workspace {
     ) -> Result<Option<(TokenRecord, Principal)>, StoreError> {
         self.meta.token(id).await
     }
-    pub async fn principal(&self, id: &str) -> Result<Option<Principal>, StoreError> {
-        self.meta.principal(id).await
-    }
     pub async fn touch_token(
         &self,
         id: &TokenId,
@@ -232,14 +230,6 @@ impl Workspace {
     ) -> Result<(), StoreError> {
         self.meta.create_principal(principal, token, event).await
     }
-    pub async fn add_token(
-        &self,
-        token: &TokenRecord,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.meta.add_token(token, event).await
-    }
-
     // ---- audit -----------------------------------------------------------------------
 
     pub async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
@@ -684,14 +674,13 @@ impl Workspace {
         Ok(report)
     }
 
-    /// Removes what interrupted writes left: temporary files and blobs with no committed,
-    /// unpurged version. Only safe while no other process writes (the data-dir lock).
+    /// Removes what interrupted writes left: blobs with no committed, unpurged version. Only safe while no other process writes (the data-dir lock).
     pub async fn remove_orphans(&self) -> Result<usize, StoreError> {
         let live = self.meta.live_blob_keys().await?;
         let blobs = Arc::clone(&self.blobs);
         map_task(
             tokio::task::spawn_blocking(move || {
-                let mut removed = blobs.remove_temporaries()?;
+                let mut removed = 0;
                 for key in blobs.list()? {
                     if !live.contains(&key) {
                         blobs.delete(&key)?;

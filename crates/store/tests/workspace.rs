@@ -160,9 +160,6 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 fn blob_files(root: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for shard in std::fs::read_dir(root.join("blobs")).unwrap().flatten() {
-        if shard.file_name() == "tmp" {
-            continue;
-        }
         for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
             out.push(f.path());
         }
