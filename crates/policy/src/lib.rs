@@ -6,9 +6,8 @@
 //! signature. Authorization returns a value, never a `Result`, so an error can never grant.
 
 mod decision;
-mod tier;
 mod token;
 
+pub use covault_scan::{Tier, TierParseError};
 pub use decision::{Action, Decision, Permit, Principal, PrincipalKind, Resource, authorize};
-pub use tier::{Tier, TierParseError};
 pub use token::{IssuedToken, PresentedToken, TokenError, TokenHash, TokenId};
