@@ -72,6 +72,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Scan local files and directories for PII, secrets and prompt injection (exit 1 when
+    /// findings reach the threshold, 2 on errors). Output never contains the matched values.
+    Scan(ScanArgs),
     /// Key management
     Keys {
         #[command(subcommand)]
@@ -177,4 +180,60 @@ pub enum KeysCommand {
         #[command(flatten)]
         kdf: KdfArgs,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Files and directories (directories are walked; symlinks and .git are skipped)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ScanFormat,
+    /// Report findings scoring at least this (0..1)
+    #[arg(long, default_value_t = 0.5)]
+    pub min_score: f32,
+    /// Exit 1 when at least --fail-count findings score at least this
+    #[arg(long, default_value_t = 0.5)]
+    pub fail_score: f32,
+    #[arg(long, default_value_t = 1)]
+    pub fail_count: usize,
+    /// Only report these types (e.g. SECRET,EMAIL_ADDRESS)
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    #[arg(long)]
+    pub no_pii: bool,
+    /// Skip person, place and organisation names
+    #[arg(long)]
+    pub no_names: bool,
+    #[arg(long)]
+    pub no_secrets: bool,
+    #[arg(long)]
+    pub no_injection: bool,
+    /// Secret rules file (TOML, same format as the built-in rules) replacing the built-in set
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Write redacted copies of files with findings under this directory
+    #[arg(long)]
+    pub redact: Option<PathBuf>,
+    /// mask, hash (HMAC, key from COVAULT_REDACT_KEY), drop or placeholder
+    #[arg(long, default_value = "mask")]
+    pub redact_mode: String,
+    /// Skip files larger than this many bytes
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// Worker threads (default: one per core)
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    #[arg(long)]
+    pub no_progress: bool,
+    /// List skipped files and print the summary in every format
+    #[arg(long, short)]
+    pub verbose: bool,
 }

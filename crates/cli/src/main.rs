@@ -1,11 +1,12 @@
 //! The `covault` binary: parse arguments, set up logging, dispatch, map errors to exit codes
-//! (0 success, 1 error, 2 usage, 3 `verify` found problems).
+//! (0 success, 1 error, 2 usage, 3 `verify` found problems; `scan`: 1 findings, 2 errors).
 
 mod args;
 mod client;
 mod config;
 mod env;
 mod local;
+mod scan;
 mod secrets;
 
 use std::process::ExitCode;
@@ -16,6 +17,10 @@ use args::{Cli, Command, KeysCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Scanning is synchronous and local: no runtime needed.
+    if let Command::Scan(args) = cli.command {
+        return scan::run(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

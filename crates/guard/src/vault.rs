@@ -54,6 +54,7 @@ impl VaultLimits {
             max_file_bytes: self.max_file_bytes,
             path_limits: self.path_limits,
             default_tier: self.default_tier,
+            ..WorkspaceOptions::default()
         }
     }
 }

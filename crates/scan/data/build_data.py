@@ -361,7 +361,10 @@ def build_first_names(src: Path) -> list[str]:
             if line.strip():
                 names.add(norm(line.split()[0]))
     names |= nam_dict_names(src)
-    return [n for n in names if n not in NAME_PLACEHOLDERS and is_name_token(n)]
+    names = {n for n in names if n not in NAME_PLACEHOLDERS and is_name_token(n)}
+    # Unaccented spellings as written in English text: "björn" -> "bjorn", "i̇brahim" -> "ibrahim".
+    names |= {f for f in (fold(n) for n in names if not n.isascii()) if is_name_token(f)}
+    return sorted(names)
 
 
 def build_last_names(src: Path) -> list[str]:
@@ -377,10 +380,15 @@ def build_last_names(src: Path) -> list[str]:
     keep = set(ranked)
     # The Census strips punctuation ("OBRIEN", "DANGELO"): add the apostrophe spelling when the
     # remainder is itself a listed surname ("o'brien" from obrien + brien).
+    # D' only before a vowel or a few Luso-Indian names (d'angelo, d'souza), not "d'abney".
+    d_cons = {"souza", "silva", "costa", "cruz", "mello", "melo", "cunha", "sa", "lima", "mello"}
     extra = set()
     for n in ranked:
-        if len(n) >= 5 and n[0] in "od" and n[1:] in keep:
-            extra.add(n[0] + "'" + n[1:])
+        rest = n[1:]
+        if len(n) < 5 or rest not in keep:
+            continue
+        if n[0] == "o" or (n[0] == "d" and (rest[0] in "aeiou" or rest in d_cons)):
+            extra.add(n[0] + "'" + rest)
     return sorted(keep | extra)
 
 

@@ -178,22 +178,22 @@ const PATTERNS: &[(f32, &str, &str)] = &[
     (
         0.85,
         "injection-exfiltration",
-        r"!\[[^\]\n]{0,200}\]\(\s*https?://[^)\s]{0,300}[?&][^=\s)]{1,40}=(?:\{|\[|\$|%7b|<|\(\()",
+        r"!\[[^\]\n]*\]\(\s*https?://[^)\s]*[?&][^=\s)]+=(?:\{|\[|\$|%7b|<|\(\()",
     ),
     (
         0.7,
         "injection-exfiltration",
-        r"!\[[^\]\n]{0,200}\]\(\s*https?://[^)\s]{0,300}[?&][^=\s)]{1,40}=[a-z0-9+/_%\-]{48,}",
+        r"!\[[^\]\n]*\]\(\s*https?://[^)\s]*[?&][^=\s)]+=[a-z0-9+/_%\-]{48,}",
     ),
     (
         0.7,
         "injection-hidden",
-        r"<!--[^>]{0,400}?(?:ignore|instruction|assistant|\bai\b|system\s+prompt|disregard|you\s+must|llm)",
+        r"<!--[^>]*?(?:ignore|instruction|assistant|\bai\b|system\s+prompt|disregard|you\s+must|llm)",
     ),
     (
         0.6,
         "injection-hidden",
-        r"(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\s*[;\x22']|color\s*:\s*(?:white|#fff(?:fff)?)\s*[;\x22']|opacity\s*:\s*0\s*[;\x22'])[^<]{0,300}?(?:ignore|instruction|assistant|\bai\b|prompt|disregard|you\s+must)",
+        r"(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\s*[;\x22']|color\s*:\s*(?:white|#fff(?:fff)?)\s*[;\x22']|opacity\s*:\s*0\s*[;\x22'])[^<]*?(?:ignore|instruction|assistant|\bai\b|prompt|disregard|you\s+must)",
     ),
     (
         0.6,
@@ -500,7 +500,7 @@ fn decode_blob(token: &[u8]) -> Option<Vec<u8>> {
     if token.len() < MIN_B64 || token.len() > 64 * 1024 {
         return None;
     }
-    let is_hex = token.len() % 2 == 0 && token.iter().all(u8::is_ascii_hexdigit);
+    let is_hex = token.len().is_multiple_of(2) && token.iter().all(u8::is_ascii_hexdigit);
     let bytes = if is_hex {
         hex_decode(token)?
     } else if token

@@ -45,6 +45,8 @@ pub(crate) struct Triggers {
     pub pii: Vec<(u32, u32)>,
     /// Byte ranges of tokens that may hold a secret value.
     pub dense: Vec<(u32, u32)>,
+    /// Starts of tokens whose first letter is a capital (or non-ASCII): name candidates.
+    pub caps: Vec<u32>,
     /// True if any byte is non-ASCII (drives Unicode normalisation for injection checks).
     pub non_ascii: bool,
 }
@@ -53,18 +55,42 @@ impl Triggers {
     pub fn clear(&mut self) {
         self.pii.clear();
         self.dense.clear();
+        self.caps.clear();
         self.non_ascii = false;
     }
+}
+
+fn is_edge_punct(b: u8) -> bool {
+    matches!(
+        b,
+        b'"' | b'\''
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'<'
+            | b'>'
+            | b','
+            | b'.'
+            | b';'
+            | b':'
+            | b'!'
+            | b'?'
+            | b'`'
+            | b'*'
+    )
 }
 
 /// Scans `seg` once and fills `out`.
 pub(crate) fn lex(seg: &[u8], out: &mut Triggers) {
     out.clear();
-    let mut i = 0;
     let n = seg.len();
+    let mut i = 0;
     let mut all = 0u8;
+    let mut assign_pending = false;
     while i < n {
-        // Skip whitespace.
         while i < n && CLASS[seg[i] as usize] == SPACE {
             i += 1;
         }
@@ -72,32 +98,87 @@ pub(crate) fn lex(seg: &[u8], out: &mut Triggers) {
             break;
         }
         let start = i;
-        let mut flags = 0u8;
-        let mut inner_upper = false;
-        let mut interior_dot = false;
+        let first = CLASS[seg[i] as usize];
+        let mut inner = 0u8;
+        i += 1;
         while i < n {
             let c = CLASS[seg[i] as usize];
             if c == SPACE {
                 break;
             }
-            if c & UPPER != 0 && i > start {
-                inner_upper = true;
-            }
-            if c & DOT != 0 && i > start && i + 1 < n && seg[i + 1].is_ascii_alphanumeric() {
-                interior_dot = true;
-            }
-            flags |= c;
+            inner |= c;
             i += 1;
         }
+        let flags = first | inner;
         all |= flags;
-        let len = i - start;
+        let b0 = seg[start];
+        if b0.is_ascii_uppercase() || b0 >= 0xC0 {
+            out.caps.push(start as u32);
+        } else if i - start > 1 && first & SYMBOL != 0 {
+            let b1 = seg[start + 1];
+            if b1.is_ascii_uppercase() || b1 >= 0xC0 {
+                out.caps.push(start as u32 + 1);
+            }
+        }
+        // Plain words (letters only, or a capital then letters) trigger nothing else.
+        if (inner & !HIGH) == 0 && (first & !(UPPER | HIGH)) == 0 {
+            assign_pending = false;
+            continue;
+        }
+        let mut core = &seg[start..i];
+        while let [b, rest @ ..] = core {
+            if is_edge_punct(*b) {
+                core = rest
+            } else {
+                break;
+            }
+        }
+        while let [rest @ .., b] = core {
+            if is_edge_punct(*b) {
+                core = rest
+            } else {
+                break;
+            }
+        }
         let span = (start as u32, i as u32);
-        if flags & (DIGIT | AT) != 0 || interior_dot || (flags & COLON != 0 && len > 6) {
+        let assign = matches!(core, b"=" | b":" | b"=>" | b":=" | b"->")
+            || seg[i - 1] == b'='
+            || seg[i - 1] == b':';
+        let mut cf = 0u8;
+        let mut interior_dot = false;
+        for (k, &b) in core.iter().enumerate() {
+            let c = CLASS[b as usize];
+            cf |= c;
+            if c & DOT != 0
+                && k > 0
+                && core.get(k + 1).is_some_and(u8::is_ascii_alphanumeric)
+                && core[k - 1].is_ascii_alphanumeric()
+            {
+                interior_dot = true;
+            }
+        }
+        let len = core.len();
+        let has_digit = cf & DIGIT != 0;
+        let has_letter = core.iter().any(u8::is_ascii_alphabetic);
+        if has_digit || cf & AT != 0 || interior_dot || (cf & COLON != 0 && len > 6) {
             out.pii.push(span);
         }
-        if len >= 8 && (flags & (DIGIT | SYMBOL | COLON) != 0 || inner_upper) {
+        let strong_symbol = core.iter().any(|b| {
+            matches!(
+                b,
+                b'_' | b'=' | b'+' | b'/' | b':' | b'@' | b'$' | b'%' | b'|'
+            )
+        });
+        let dense = (len >= 8 && has_digit && has_letter)
+            || (len >= 10 && strong_symbol)
+            || (len >= 16 && (inner & UPPER) != 0)
+            || (assign_pending && len >= 6)
+            || core.starts_with(b"-----")
+            || (assign && len >= 8 && cf & (SYMBOL | COLON) != 0 && len > 10);
+        if dense {
             out.dense.push(span);
         }
+        assign_pending = assign;
     }
     out.non_ascii = all & HIGH != 0;
 }

@@ -25,7 +25,7 @@ mod validate;
 pub use classify::{Classification, ClassificationPolicy, Classifier, classify};
 pub use finding::{EntityType, Finding, UnknownEntityType, Validation, resolve_overlaps};
 pub use injection::injection_score;
-pub use redact::{MAX_PLACEHOLDER, PlaceholderVault, RedactMode, redact};
+pub use redact::{MAX_PLACEHOLDER, PlaceholderVault, RedactMode, redact, redact_bytes};
 pub use scanner::{ScanConfig, Scanner};
 pub use secrets::{BUILTIN_RULES, SecretRules};
 pub use segment::{MAX_KEY_BLOCK, MAX_SEGMENT};

@@ -193,7 +193,7 @@ fn context_before(seg: &[u8], pos: usize, cues: &[&str]) -> bool {
         lo += 1;
     }
     let window = lower_of(&seg[lo..pos]);
-    let trimmed = window.trim_end_matches(|c: char| c == ' ' || c == ',' || c == ':' || c == '.');
+    let trimmed = window.trim_end_matches([' ', ',', ':', '.']);
     cues.iter().any(|cue| {
         trimmed.ends_with(cue)
             && trimmed[..trimmed.len() - cue.len()]
@@ -203,14 +203,18 @@ fn context_before(seg: &[u8], pos: usize, cues: &[&str]) -> bool {
     })
 }
 
-pub(crate) fn scan(seg: &[u8], gaz: &Gazetteers, out: &mut Vec<Finding>) {
+/// Scans the runs starting at `caps` (the lexer's capitalised-token starts, ascending).
+pub(crate) fn scan(seg: &[u8], caps: &[u32], gaz: &Gazetteers, out: &mut Vec<Finding>) {
     let n = seg.len();
-    let mut i = 0;
     let mut run: Vec<Word> = Vec::new();
-    while i < n {
+    let mut consumed = 0usize;
+    for &cap in caps {
+        let i = cap as usize;
+        if i < consumed || i >= n {
+            continue;
+        }
         let b = seg[i];
         if !is_letter_start(b) || (i > 0 && is_word_byte(seg[i - 1])) || !starts_upper(seg, i) {
-            i += 1;
             continue;
         }
         // Collect a run of capitalised words joined by single spaces or connectors.
@@ -229,7 +233,7 @@ pub(crate) fn scan(seg: &[u8], gaz: &Gazetteers, out: &mut Vec<Finding>) {
                     end
                 };
             let lower = lower_of(&seg[j..end]);
-            let flags = gaz.flags(&lower);
+            let flags = word_flags(gaz, &lower);
             run.push(Word {
                 start: j,
                 end: word_end_incl,
@@ -273,7 +277,7 @@ pub(crate) fn scan(seg: &[u8], gaz: &Gazetteers, out: &mut Vec<Finding>) {
         // Trailing connectors are not part of the run.
         while run
             .last()
-            .is_some_and(|w| w.flags == STOP && CONNECTORS.iter().any(|c| *c == w.lower.as_bytes()))
+            .is_some_and(|w| w.flags == STOP && CONNECTORS.contains(&w.lower.as_bytes()))
         {
             run.pop();
         }
@@ -283,15 +287,16 @@ pub(crate) fn scan(seg: &[u8], gaz: &Gazetteers, out: &mut Vec<Finding>) {
         let lead = run
             .iter()
             .take_while(|w| {
-                w.flags & (WORD | FREQUENT | STOP) != 0
-                    && w.flags & (FIRST | LAST | PLACE | PLACE_HEAD | ORG | TITLE | NRP) == 0
+                (w.flags & STOP != 0 && w.flags & (PLACE_HEAD | TITLE) == 0)
+                    || (w.flags & (WORD | FREQUENT) != 0
+                        && w.flags & (FIRST | PLACE | PLACE_HEAD | ORG | TITLE | NRP) == 0)
             })
             .count();
         if lead > 0 && lead < run.len() {
             run.drain(..lead);
             while run
                 .first()
-                .is_some_and(|w| CONNECTORS.iter().any(|c| *c == w.lower.as_bytes()))
+                .is_some_and(|w| CONNECTORS.contains(&w.lower.as_bytes()))
             {
                 run.remove(0);
             }
@@ -299,8 +304,27 @@ pub(crate) fn scan(seg: &[u8], gaz: &Gazetteers, out: &mut Vec<Finding>) {
         if !run.is_empty() {
             classify_run(seg, gaz, &run, out);
         }
-        i = next.max(i + 1);
+        consumed = next.max(i + 1);
     }
+}
+
+/// Flags of a word, retrying apostrophe and hyphen variants ("O’Brien", "Jean-Luc").
+fn word_flags(gaz: &Gazetteers, lower: &str) -> u16 {
+    let flags = gaz.flags(lower);
+    if flags != 0 || !lower.contains(['\'', '\u{2019}', '-']) {
+        return flags;
+    }
+    let straight = lower.replace('\u{2019}', "'");
+    let flags = gaz.flags(&straight) | gaz.flags(&straight.replace('\'', ""));
+    if flags != 0 {
+        return flags;
+    }
+    // Hyphenated: name-like if every part is; keep the flags all parts share.
+    straight
+        .split('-')
+        .map(|p| gaz.flags(p) & (FIRST | LAST | PLACE))
+        .reduce(|a, b| a & b)
+        .unwrap_or(0)
 }
 
 fn is_title_abbrev(gaz: &Gazetteers, word: &[u8]) -> bool {
@@ -546,7 +570,9 @@ mod tests {
 
     fn run(text: &str) -> Vec<(EntityType, String)> {
         let mut out = Vec::new();
-        scan(text.as_bytes(), Gazetteers::get(), &mut out);
+        let mut t = crate::lexer::Triggers::default();
+        crate::lexer::lex(text.as_bytes(), &mut t);
+        scan(text.as_bytes(), &t.caps, Gazetteers::get(), &mut out);
         out.into_iter()
             .filter(|f| f.score >= 0.5)
             .map(|f| (f.kind, text[f.start..f.end].to_owned()))

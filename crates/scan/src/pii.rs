@@ -130,13 +130,13 @@ impl PiiDetector {
             p(
                 EmailAddress,
                 "email",
-                r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)+",
+                r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9][A-Za-z0-9\-]*)+",
                 check_email,
             ),
             p(
                 Url,
                 "url",
-                r"(?i)\b(?:https?|ftp|sftp|wss?)://[^\s<>\x22'`]{2,2048}",
+                r"(?i)\b(?:https?|ftp|sftp|wss?)://[^\s<>\x22'`]+",
                 check_url,
             ),
             p(
@@ -148,7 +148,7 @@ impl PiiDetector {
             p(
                 Url,
                 "domain",
-                r"(?i)\b[a-z0-9][a-z0-9\-]{1,62}(?:\.[a-z0-9\-]{1,63})*\.(?:com|org|net|edu|gov|io|co|biz|info|dev|app|ai)\b(?:/[^\s<>\x22'`]*)?",
+                r"(?i)\b[a-z0-9][a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|edu|gov|io|co|biz|info|dev|app|ai)\b(?:/[^\s<>\x22'`]*)?",
                 check_domain,
             ),
             p(
@@ -172,7 +172,7 @@ impl PiiDetector {
             p(
                 IbanCode,
                 "iban",
-                r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,32}\b",
+                r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9])+\b",
                 check_iban,
             ),
             p(
@@ -235,13 +235,13 @@ impl PiiDetector {
             p(
                 Crypto,
                 "btc-base58",
-                r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",
+                r"\b[13][1-9A-HJ-NP-Za-km-z]+\b",
                 check_btc58,
             ),
             p(
                 Crypto,
                 "btc-bech32",
-                r"(?i)\b(?:bc1|tb1)[02-9ac-hj-np-z]{8,87}\b",
+                r"(?i)\b(?:bc1|tb1)[02-9ac-hj-np-z]+\b",
                 check_bech32,
             ),
             p(Crypto, "eth", r"\b0x[0-9a-fA-F]{40}\b", check_eth),
@@ -394,7 +394,7 @@ impl PiiDetector {
             p(
                 StreetAddress,
                 "street-address",
-                r"\b[A-Z][^\s\d,]{1,40}(?:stra(?:ss|\xC3\x9F)e|str\.|weg|gasse|platz|allee|damm|ring|straat|laan|gracht|plein|gatan|vej|veien)\s+\d{1,4}[a-z]?\b",
+                r"\b[A-Z][^\s\d,]+(?:stra(?:ss|\xC3\x9F)e|str\.|weg|gasse|platz|allee|damm|ring|straat|laan|gracht|plein|gatan|vej|veien)\s+\d{1,4}[a-z]?\b",
                 check_address,
             ),
             p(
@@ -437,11 +437,15 @@ impl PiiDetector {
         lo: usize,
         hi: usize,
         gaz: &Gazetteers,
+        which: &mut PatternSet,
         out: &mut Vec<Finding>,
     ) {
-        let mut which = PatternSet::new(self.set.pattern_len());
+        if which.capacity() != self.set.pattern_len() {
+            *which = PatternSet::new(self.set.pattern_len());
+        }
+        which.clear();
         let input = Input::new(seg).range(lo..hi);
-        self.set.which_overlapping_matches(&input, &mut which);
+        self.set.which_overlapping_matches(&input, which);
         for pid in which.iter() {
             let idx = pid.as_usize();
             let (kind, detector, check) = self.meta[idx];
@@ -480,6 +484,12 @@ fn check_email(c: &Candidate<'_>) -> Option<Verdict> {
     let at = t.iter().position(|&b| b == b'@')?;
     let domain = std::str::from_utf8(&t[at + 1..]).ok()?;
     let local = &t[..at];
+    if local.len() > 64
+        || domain.len() > 253
+        || domain.split('.').any(|l| l.len() > 63 || l.ends_with('-'))
+    {
+        return None;
+    }
     if local.ends_with(b".") || local.contains(&b'@') {
         return None;
     }
@@ -506,6 +516,9 @@ fn trailing_punct(t: &[u8]) -> usize {
 }
 
 fn check_url(c: &Candidate<'_>) -> Option<Verdict> {
+    if c.text().len() > 4096 {
+        return None;
+    }
     let trim = trailing_punct(c.text());
     if c.text().len() - trim < 8 {
         return None;
@@ -541,12 +554,70 @@ fn check_domain(c: &Candidate<'_>) -> Option<Verdict> {
     })
 }
 
-const PHONE_REGIONS: &[phonenumber::country::Id] = {
+/// Regions tried for national-format numbers with a trunk `0` (international numbers carry
+/// their country code). Kept short: libphonenumber's metadata regexes live in a small shared
+/// cache, and every region tried costs a lookup per candidate.
+const TRUNK_ZERO_REGIONS: &[phonenumber::country::Id] = {
     use phonenumber::country::Id::*;
-    &[
-        US, GB, DE, FR, IN, ES, IT, NL, AU, CA, IE, BR, MX, SG, JP, CH, AT, BE, SE, PL,
-    ]
+    &[GB, DE, FR, AU, IN]
 };
+
+fn phone_valid(text: &str, n_digits: usize) -> bool {
+    use phonenumber::country::Id;
+    let parse = |region: Option<Id>, s: &str| {
+        phonenumber::parse(region, s).is_ok_and(|n| phonenumber::is_valid(&n))
+    };
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
+    let international = text.starts_with('+') || text.starts_with("00");
+    let national = if text.starts_with("00") {
+        &digits[2..]
+    } else {
+        &digits[..]
+    };
+    // North American numbers (+1 and ten-digit national): the NANP structure that
+    // libphonenumber's 25 NANP regions share, checked directly — asking the library means
+    // trying every region's patterns, which overflows its regex cache on every number.
+    if international && national.first() == Some(&1) && national.len() == 11 {
+        return nanp_valid(&national[1..]);
+    }
+    if !international
+        && (n_digits == 10 || (n_digits == 11 && digits[0] == 1))
+        && digits[0] != 0
+        && nanp_valid(&digits[digits.len() - 10..])
+    {
+        return true;
+    }
+    if let Some(rest) = text.strip_prefix("00") {
+        return parse(None, &format!("+{rest}"));
+    }
+    if international {
+        return parse(None, text);
+    }
+    match digits.first() {
+        Some(0) => TRUNK_ZERO_REGIONS.iter().any(|&r| parse(Some(r), text)),
+        // Indian mobiles: ten digits starting 6-9.
+        Some(6..=9) if n_digits == 10 => parse(Some(Id::IN), text),
+        // Spanish numbers are nine digits without a trunk prefix.
+        Some(6..=9) if n_digits == 9 => parse(Some(Id::ES), text),
+        _ => false,
+    }
+}
+
+/// NANP: area code NXX (not N11, not 9XX/37X reserved), exchange NXX (not N11), any line.
+fn nanp_valid(d: &[u8]) -> bool {
+    if d.len() != 10 {
+        return false;
+    }
+    let n11 = |a: u8, b: u8, c: u8| b == 1 && c == 1 && a >= 2;
+    let area_ok =
+        (2..=9).contains(&d[0]) && d[1] != 9 && !n11(d[0], d[1], d[2]) && !(d[0] == 3 && d[1] == 7);
+    let exchange_ok = (2..=9).contains(&d[3]) && !n11(d[3], d[4], d[5]);
+    area_ok && exchange_ok
+}
 
 fn check_phone(c: &Candidate<'_>) -> Option<Verdict> {
     let t = c.text();
@@ -588,18 +659,7 @@ fn check_phone(c: &Candidate<'_>) -> Option<Verdict> {
         ],
         40,
     );
-    let valid = if text.starts_with('+') || text.starts_with("00") {
-        let normalized = if let Some(rest) = text.strip_prefix("00") {
-            format!("+{rest}")
-        } else {
-            text.to_owned()
-        };
-        phonenumber::parse(None, &normalized).is_ok_and(|n| phonenumber::is_valid(&n))
-    } else {
-        PHONE_REGIONS
-            .iter()
-            .any(|&r| phonenumber::parse(Some(r), text).is_ok_and(|n| phonenumber::is_valid(&n)))
-    };
+    let valid = phone_valid(text, n_digits);
     let trim = t
         .iter()
         .rev()
@@ -665,6 +725,9 @@ fn check_card(c: &Candidate<'_>) -> Option<Verdict> {
 fn check_iban(c: &Candidate<'_>) -> Option<Verdict> {
     let t = c.text();
     // Try the longest valid prefix on whole groups: the pattern may run into a following word.
+    if t.len() > 48 {
+        return None;
+    }
     let compact: Vec<(u8, usize)> = t
         .iter()
         .enumerate()
@@ -890,7 +953,7 @@ fn check_mac(c: &Candidate<'_>) -> Option<Verdict> {
 }
 
 fn check_btc58(c: &Candidate<'_>) -> Option<Verdict> {
-    if v::btc_base58(c.text()) {
+    if (26..=35).contains(&c.text().len()) && v::btc_base58(c.text()) {
         Verdict::valid(0.95)
     } else {
         None
@@ -898,7 +961,7 @@ fn check_btc58(c: &Candidate<'_>) -> Option<Verdict> {
 }
 
 fn check_bech32(c: &Candidate<'_>) -> Option<Verdict> {
-    if v::btc_bech32(c.text()) {
+    if (11..=90).contains(&c.text().len()) && v::btc_bech32(c.text()) {
         Verdict::valid(0.95)
     } else {
         None

@@ -159,42 +159,67 @@ pub fn redact(
     mode: &RedactMode,
     vault: &mut PlaceholderVault,
 ) -> String {
-    let mut out = String::with_capacity(text.len());
+    let findings: Vec<Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.end <= text.len() && text.is_char_boundary(f.start) && text.is_char_boundary(f.end)
+        })
+        .cloned()
+        .collect();
+    let out = redact_bytes(text.as_bytes(), &findings, mode, vault);
+    // Spans on character boundaries replaced by ASCII or by whole values keep UTF-8 valid.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`redact`] over bytes that may not be valid UTF-8 (files on disk). Placeholder values of
+/// invalid UTF-8 are held lossily.
+pub fn redact_bytes(
+    text: &[u8],
+    findings: &[Finding],
+    mode: &RedactMode,
+    vault: &mut PlaceholderVault,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
     let mut pos = 0;
     for f in findings {
         if f.kind == EntityType::PromptInjection
             || f.start < pos
             || f.end > text.len()
-            || !text.is_char_boundary(f.start)
-            || !text.is_char_boundary(f.end)
+            || f.start >= f.end
         {
             continue;
         }
-        out.push_str(&text[pos..f.start]);
+        out.extend_from_slice(&text[pos..f.start]);
         let value = &text[f.start..f.end];
         match mode {
-            RedactMode::Mask => out.extend(std::iter::repeat_n('*', value.chars().count())),
+            RedactMode::Mask => {
+                let chars = String::from_utf8_lossy(value).chars().count();
+                out.extend(std::iter::repeat_n(b'*', chars));
+            }
             RedactMode::Drop => {}
             RedactMode::Hash(key) => match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
                 Ok(mut mac) => {
-                    mac.update(value.as_bytes());
+                    mac.update(value);
                     let tag = mac.finalize().into_bytes();
-                    out.push('[');
-                    out.push_str(f.kind.as_str());
-                    out.push(':');
+                    out.push(b'[');
+                    out.extend_from_slice(f.kind.as_str().as_bytes());
+                    out.push(b':');
                     for b in &tag[..8] {
-                        out.push_str(&format!("{b:02x}"));
+                        out.extend_from_slice(format!("{b:02x}").as_bytes());
                     }
-                    out.push(']');
+                    out.push(b']');
                 }
                 // HMAC takes keys of any length; should that ever fail, the value still goes.
-                Err(_) => out.push_str(&format!("[{}]", f.kind.as_str())),
+                Err(_) => out.extend_from_slice(format!("[{}]", f.kind.as_str()).as_bytes()),
             },
-            RedactMode::Placeholder => out.push_str(&vault.placeholder(f.kind, value)),
+            RedactMode::Placeholder => {
+                let value = String::from_utf8_lossy(value);
+                out.extend_from_slice(vault.placeholder(f.kind, &value).as_bytes());
+            }
         }
         pos = f.end;
     }
-    out.push_str(&text[pos..]);
+    out.extend_from_slice(&text[pos..]);
     out
 }
 

@@ -67,6 +67,7 @@ pub(crate) struct Scratch {
     regions: Vec<(usize, usize)>,
     rules_seen: Vec<u32>,
     found: Vec<Finding>,
+    which: Option<regex_automata::PatternSet>,
 }
 
 impl Scanner {
@@ -139,8 +140,11 @@ impl Scanner {
         lexer::lex(seg, &mut s.triggers);
         if c.pii && !s.triggers.pii.is_empty() {
             lexer::regions(seg, &s.triggers.pii, 40, 56, &mut s.regions);
+            let which = s
+                .which
+                .get_or_insert_with(|| regex_automata::PatternSet::new(0));
             for &(lo, hi) in &s.regions {
-                e.pii.scan_region(seg, lo, hi, e.gaz, &mut s.found);
+                e.pii.scan_region(seg, lo, hi, e.gaz, which, &mut s.found);
             }
         }
         if c.secrets && !s.triggers.dense.is_empty() {
@@ -150,8 +154,8 @@ impl Scanner {
                     .scan_window(seg, lo, hi, &mut s.rules_seen, &mut s.found);
             }
         }
-        if c.names {
-            names::scan(seg, e.gaz, &mut s.found);
+        if c.names && !s.triggers.caps.is_empty() {
+            names::scan(seg, &s.triggers.caps, e.gaz, &mut s.found);
         }
         if c.injection {
             e.injection

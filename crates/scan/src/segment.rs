@@ -8,6 +8,8 @@
 //! produce the same segments, and therefore the same findings. No detector looks across a
 //! segment boundary. A stream holds back at most one segment.
 
+use std::sync::LazyLock;
+
 use memchr::{memchr, memmem};
 
 /// Longest segment without a line break before a forced cut.
@@ -38,8 +40,13 @@ pub fn next_cut(buf: &[u8], eof: bool) -> Option<usize> {
     }
 }
 
+static BEGIN: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"-----BEGIN"));
+
 fn starts_key_block(line: &[u8]) -> bool {
-    memmem::find(line, b"-----BEGIN").is_some() && memmem::find(line, b"PRIVATE KEY").is_some()
+    memchr(b'-', line).is_some()
+        && BEGIN.find(line).is_some()
+        && memmem::find(line, b"PRIVATE KEY").is_some()
 }
 
 fn key_block_cut(buf: &[u8], eof: bool) -> Option<usize> {

@@ -31,7 +31,7 @@ pub(crate) fn luhn(d: &[u8]) -> bool {
         }
         sum += v;
     }
-    !d.is_empty() && sum % 10 == 0
+    !d.is_empty() && sum.is_multiple_of(10)
 }
 
 fn prefix_num(d: &[u8], n: usize) -> u32 {
@@ -222,7 +222,7 @@ pub(crate) fn aba_routing(d: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &x)| u32::from(x) * w[i % 3])
         .sum();
-    prefix_ok && sum % 10 == 0 && d.iter().any(|&x| x != 0)
+    prefix_ok && sum.is_multiple_of(10) && d.iter().any(|&x| x != 0)
 }
 
 /// NHS number: mod-11 with weights 10..2; check digit 10 is invalid.
@@ -433,7 +433,7 @@ pub(crate) fn au_abn(d: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &x)| (u32::from(x) - u32::from(i == 0)) * w[i])
         .sum();
-    sum % 89 == 0
+    sum.is_multiple_of(89)
 }
 
 /// Australian Company Number: weights 8..1, complement mod 10.
@@ -456,7 +456,7 @@ pub(crate) fn au_tfn(d: &[u8]) -> bool {
     }
     let w = [1u32, 4, 3, 7, 5, 8, 6, 9, 10];
     let sum: u32 = d.iter().zip(w).map(|(&x, w)| u32::from(x) * w).sum();
-    sum % 11 == 0
+    sum.is_multiple_of(11)
 }
 
 /// Australian Medicare number: first digit 2–6, weights 1,3,7,9 mod 10 for digit 9.

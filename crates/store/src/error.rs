@@ -24,6 +24,8 @@ pub enum StoreError {
     },
     #[error("the workspace key was rotated while this write was in progress: retry it")]
     KeyRotated,
+    #[error("content scanning failed: {0}")]
+    Scan(String),
     #[error("the upload was interrupted: {0}")]
     UploadAborted(String),
     #[error("no workspace in `{0}`: run `covault init` first")]

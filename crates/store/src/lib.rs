@@ -8,6 +8,7 @@
 //! Every change takes an [`AuditEvent`] that commits in the same transaction.
 
 mod blob;
+mod classify;
 mod committer;
 mod error;
 mod keyring;
@@ -20,6 +21,7 @@ mod sqlite;
 mod workspace;
 
 pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
+pub use classify::{ScanSummary, default_scanner};
 pub use covault_audit::AuditEvent;
 pub use error::StoreError;
 pub use keyring::{KekSource, Keyring, NewKekSource};

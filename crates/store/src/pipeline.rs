@@ -29,6 +29,7 @@ pub(crate) enum Chunk {
 /// What sealing produced: the plaintext size and keyed hash, and the sealed bytes themselves
 /// when they are small enough to be kept inline (otherwise they are in a committed blob).
 pub(crate) struct Sealed {
+    pub(crate) scan: Option<crate::classify::ScanSummary>,
     pub(crate) size: u64,
     pub(crate) content_hash: ContentHash,
     pub(crate) inline: Option<Vec<u8>>,
@@ -91,6 +92,7 @@ pub(crate) fn seal_to_blob(
     dek: &DataKey,
     ids: ObjectIds,
     mut hasher: covault_crypto::ContentHasher,
+    mut scan: Option<crate::classify::ContentScan>,
     mut rx: mpsc::Receiver<Chunk>,
 ) -> Result<Sealed, StoreError> {
     const SEALED: usize = SEGMENT_SIZE + TAG_LEN;
@@ -123,6 +125,9 @@ pub(crate) fn seal_to_blob(
             Some(Chunk::Data(chunks)) => {
                 for mut bytes in chunks {
                     hasher.update(&bytes);
+                    if let Some(scan) = scan.as_mut() {
+                        scan.update(&bytes);
+                    }
                     size += bytes.len() as u64;
                     while bytes.has_remaining() {
                         if out.len() - segment_start == SEGMENT_SIZE {
@@ -141,8 +146,10 @@ pub(crate) fn seal_to_blob(
             Some(Chunk::Finish) => {
                 seal_current(&mut out, segment_start, true)?;
                 let content_hash = hasher.finalize();
+                let scan = scan.take().map(crate::classify::ContentScan::finish);
                 if writer.is_none() && out.len() <= INLINE_MAX {
                     return Ok(Sealed {
+                        scan,
                         size,
                         content_hash,
                         inline: Some(out),
@@ -153,6 +160,7 @@ pub(crate) fn seal_to_blob(
                     w.commit()?;
                 }
                 return Ok(Sealed {
+                    scan,
                     size,
                     content_hash,
                     inline: None,

@@ -42,6 +42,11 @@ pub struct WorkspaceOptions {
     pub max_file_bytes: u64,
     pub path_limits: PathLimits,
     pub default_tier: Tier,
+    /// Scan content on write and raise the tier from the findings (on by default).
+    pub classify: bool,
+    /// Text beyond this many bytes is not scanned (the audit event says so).
+    pub scan_limit: u64,
+    pub classification: covault_scan::ClassificationPolicy,
 }
 
 impl Default for WorkspaceOptions {
@@ -50,6 +55,9 @@ impl Default for WorkspaceOptions {
             max_file_bytes: 16 * 1024 * 1024 * 1024,
             path_limits: PathLimits::default(),
             default_tier: Tier::Internal,
+            classify: true,
+            scan_limit: 256 * 1024 * 1024,
+            classification: covault_scan::ClassificationPolicy::default(),
         }
     }
 }
@@ -371,8 +379,18 @@ impl Workspace {
         let (tx, rx) = mpsc::channel::<Chunk>(CHANNEL_DEPTH);
         let blobs = Arc::clone(&self.blobs);
         let hasher = keyring.hash_key.hasher();
+        // Fail closed: a workspace that classifies refuses writes it cannot scan.
+        let scan = if self.options.classify {
+            Some(crate::classify::ContentScan::new(
+                crate::classify::default_scanner()?,
+                self.options.classification.clone(),
+                self.options.scan_limit,
+            ))
+        } else {
+            None
+        };
         let writer =
-            tokio::task::spawn_blocking(move || seal_to_blob(&*blobs, &dek, ids, hasher, rx));
+            tokio::task::spawn_blocking(move || seal_to_blob(&*blobs, &dek, ids, hasher, scan, rx));
 
         let limit = self.options.max_file_bytes;
         let mut received: u64 = 0;
@@ -413,10 +431,15 @@ impl Workspace {
         let written = map_task(writer.await)?;
         fed?;
         let Sealed {
+            scan,
             size,
             content_hash,
             inline,
         } = written?;
+        // Labels only go up automatically: the content's classification can raise the tier.
+        let tier = scan
+            .as_ref()
+            .map_or(tier, |s| tier.max(s.classification.tier));
         let stored_inline = inline.is_some();
 
         let new = NewVersion {
@@ -439,6 +462,7 @@ impl Workspace {
             "tier": tier.as_str(),
             "kind": kind.as_str(),
             "restored_from": restored_from,
+            "scan": scan,
         });
         match self.meta.commit_version(&new, event).await {
             Ok(record) => Ok(record),

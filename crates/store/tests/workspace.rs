@@ -707,3 +707,72 @@ async fn a_write_wrapped_under_a_rotated_kek_is_refused_not_stored() {
     assert!(f.ws.file(&path("/racing.bin")).await.unwrap().is_none());
     assert!(f.ws.verify().await.unwrap().is_ok());
 }
+
+async fn put_tier(ws: &Workspace, p: &str, data: &[u8], tier: Option<Tier>) -> Tier {
+    ws.put(
+        &path(p),
+        PutOptions {
+            tier,
+            author: "t".into(),
+            known_file: None,
+        },
+        body(data.to_vec(), 613),
+        event("put"),
+    )
+    .await
+    .unwrap()
+    .tier
+}
+
+#[tokio::test]
+async fn content_is_classified_on_write_and_only_raises_the_tier() {
+    let f = fixture().await;
+    let plain = b"Meeting notes: the roadmap review moves to next week.".to_vec();
+    assert_eq!(
+        put_tier(&f.ws, "/notes.txt", &plain, Some(Tier::Public)).await,
+        Tier::Public
+    );
+    let events = f.ws.recent_audit(1).await.unwrap();
+    assert_eq!(events[0].detail["scan"]["tier"], "public");
+    assert_eq!(events[0].detail["scan"]["complete"], true);
+
+    // A secret far past the first segment and split across upload chunks still counts.
+    let mut text = "lorem ipsum dolor sit amet\n".repeat(5000).into_bytes();
+    text.extend_from_slice(b"aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY1a\"\nAKIAQ3EGRIXKHB7ZTJUA\n");
+    assert_eq!(
+        put_tier(&f.ws, "/deploy.env", &text, Some(Tier::Public)).await,
+        Tier::Restricted
+    );
+    let events = f.ws.recent_audit(1).await.unwrap();
+    let detail = events[0].detail.to_string();
+    assert!(
+        events[0].detail["scan"]["counts"]["SECRET"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("AKIA"),
+        "audit records carry counts, never values: {detail}"
+    );
+
+    // Personal data: name with contact details is confidential.
+    let pii = b"Contact Maria Garcia at maria.garcia@example.org or +44 20 7946 0958.";
+    assert_eq!(
+        put_tier(&f.ws, "/crm/lead.txt", pii, None).await,
+        Tier::Confidential
+    );
+    // Classification never lowers: clean content written over a restricted file stays restricted.
+    assert_eq!(
+        put_tier(&f.ws, "/deploy.env", &plain, Some(Tier::Public)).await,
+        Tier::Restricted
+    );
+    // Binary content is not scanned for PII, and says so.
+    let mut binary = vec![0u8; 16];
+    binary.extend_from_slice(b"maria.garcia@example.org");
+    put_tier(&f.ws, "/blob.bin", &binary, None).await;
+    let events = f.ws.recent_audit(1).await.unwrap();
+    assert_eq!(events[0].detail["scan"]["binary"], true);
+    assert_eq!(events[0].detail["scan"]["complete"], false);
+}

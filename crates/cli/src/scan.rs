@@ -1,0 +1,403 @@
+//! `covault scan`: the content scanner over local files and directories, in parallel, with
+//! text, JSON-lines and SARIF output and optional redacted copies. Output carries positions,
+//! types and scores — never the matched values.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use covault_scan::{
+    EntityType, Finding, PlaceholderVault, RedactMode, ScanConfig, Scanner, SecretRules,
+};
+use serde::Serialize;
+
+use crate::args::{ScanArgs, ScanFormat};
+
+/// Bytes read to decide whether a file is binary.
+const SNIFF: usize = 8192;
+
+struct FileResult {
+    path: PathBuf,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Scanned {
+        findings: Vec<Finding>,
+        lossy: bool,
+        bytes: u64,
+        line_starts: Vec<usize>,
+    },
+    Skipped(&'static str),
+    Failed(String),
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    path: &'a str,
+    #[serde(rename = "type")]
+    kind: EntityType,
+    start: usize,
+    end: usize,
+    score: f32,
+    detector: &'a str,
+    validation: covault_scan::Validation,
+    line: usize,
+    column: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    lossy: bool,
+}
+
+pub fn run(args: ScanArgs) -> ExitCode {
+    match scan(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let rules = match &args.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read rules file {}", path.display()))?;
+            SecretRules::from_toml(&text)?
+        }
+        None => SecretRules::builtin()?,
+    };
+    let only = args
+        .only
+        .iter()
+        .map(|t| t.parse::<EntityType>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = ScanConfig {
+        pii: !args.no_pii,
+        names: !args.no_pii && !args.no_names,
+        secrets: !args.no_secrets,
+        injection: !args.no_injection,
+        min_score: args.min_score,
+        only,
+    };
+    let scanner = Scanner::with_rules(config, rules)?;
+
+    let mut files = Vec::new();
+    let mut errors = 0usize;
+    for path in &args.paths {
+        if let Err(e) = collect(path, &mut files) {
+            eprintln!("error: {}: {e}", path.display());
+            errors += 1;
+        }
+    }
+    files.sort();
+    files.dedup();
+
+    let results = scan_files(&scanner, &files, &args);
+    let mut stdout = std::io::stdout().lock();
+    let mut total = 0usize;
+    let mut failing = 0usize;
+    let mut skipped = 0usize;
+    let mut sarif_results = Vec::new();
+    for r in &results {
+        match &r.outcome {
+            Outcome::Scanned {
+                findings,
+                lossy,
+                line_starts,
+                ..
+            } => {
+                let path = r.path.to_string_lossy();
+                for f in findings {
+                    total += 1;
+                    if f.score >= args.fail_score {
+                        failing += 1;
+                    }
+                    let (line, column) = line_col(line_starts, f.start);
+                    match args.format {
+                        ScanFormat::Text => writeln!(
+                            stdout,
+                            "{path}:{line}:{column}: {} ({}, score {:.2}, bytes {}..{})",
+                            f.kind, f.detector, f.score, f.start, f.end
+                        )?,
+                        ScanFormat::Jsonl => {
+                            let j = JsonFinding {
+                                path: &path,
+                                kind: f.kind,
+                                start: f.start,
+                                end: f.end,
+                                score: f.score,
+                                detector: f.detector,
+                                validation: f.validation,
+                                line,
+                                column,
+                                lossy: *lossy,
+                            };
+                            serde_json::to_writer(&mut stdout, &j)?;
+                            stdout.write_all(b"\n")?;
+                        }
+                        ScanFormat::Sarif => {
+                            let (end_line, end_column) = line_col(line_starts, f.end);
+                            sarif_results.push(sarif_result(
+                                &path,
+                                f,
+                                (line, column),
+                                (end_line, end_column),
+                            ));
+                        }
+                    }
+                }
+                if *lossy && args.format == ScanFormat::Text {
+                    eprintln!("note: {path}: not valid UTF-8; scanned as bytes");
+                }
+            }
+            Outcome::Skipped(why) => {
+                skipped += 1;
+                if args.verbose {
+                    eprintln!("skipped: {}: {why}", r.path.display());
+                }
+            }
+            Outcome::Failed(e) => {
+                errors += 1;
+                eprintln!("error: {}: {e}", r.path.display());
+            }
+        }
+    }
+    if args.format == ScanFormat::Sarif {
+        serde_json::to_writer_pretty(&mut stdout, &sarif_log(sarif_results, &scanner))?;
+        stdout.write_all(b"\n")?;
+    }
+    stdout.flush()?;
+    if args.format == ScanFormat::Text || args.verbose {
+        eprintln!(
+            "{} files scanned, {skipped} skipped, {errors} errors, {total} findings",
+            results.len() - skipped
+        );
+    }
+    Ok(if failing >= args.fail_count.max(1) {
+        ExitCode::from(1)
+    } else if errors > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Walks `path` (not following symlinks; `.git` directories are skipped).
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_file() {
+        out.push(path.to_owned());
+    } else if meta.is_dir() {
+        let mut stack = vec![path.to_owned()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let kind = entry.file_type()?;
+                let p = entry.path();
+                if kind.is_dir() {
+                    if entry.file_name() != ".git" {
+                        stack.push(p);
+                    }
+                } else if kind.is_file() {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scan_files(scanner: &Scanner, files: &[PathBuf], args: &ScanArgs) -> Vec<FileResult> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let bytes = AtomicU64::new(0);
+    let slots: Mutex<Vec<Option<FileResult>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 64);
+    let progress = std::io::stderr().is_terminal() && !args.no_progress;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(files.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let outcome = scan_file(scanner, path, args);
+                    if let Outcome::Scanned { bytes: n, .. } = &outcome {
+                        bytes.fetch_add(*n, Ordering::Relaxed);
+                    }
+                    if let Ok(mut slots) = slots.lock() {
+                        slots[i] = Some(FileResult {
+                            path: path.clone(),
+                            outcome,
+                        });
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        if progress {
+            let start = Instant::now();
+            while done.load(Ordering::Relaxed) < files.len() {
+                std::thread::sleep(Duration::from_millis(200));
+                let mb = bytes.load(Ordering::Relaxed) as f64 / 1e6;
+                eprint!(
+                    "\rscanned {}/{} files, {mb:.1} MB, {:.0} MB/s   ",
+                    done.load(Ordering::Relaxed),
+                    files.len(),
+                    mb / start.elapsed().as_secs_f64().max(1e-3)
+                );
+            }
+            eprint!("\r\x1b[K");
+        }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn scan_file(scanner: &Scanner, path: &Path, args: &ScanArgs) -> Outcome {
+    let data = match read_limited(path, args.max_file_size) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Outcome::Skipped("larger than --max-file-size"),
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    if data[..data.len().min(SNIFF)].contains(&0) {
+        return Outcome::Skipped("binary");
+    }
+    let lossy = std::str::from_utf8(&data).is_err();
+    let findings = scanner.scan_bytes(&data);
+    if let Some(dir) = &args.redact
+        && !findings.is_empty()
+        && let Err(e) = write_redacted(dir, path, &data, &findings, args)
+    {
+        return Outcome::Failed(format!("writing redacted copy: {e}"));
+    }
+    let line_starts = std::iter::once(0).chain(memchr_newlines(&data)).collect();
+    Outcome::Scanned {
+        findings,
+        lossy,
+        bytes: data.len() as u64,
+        line_starts,
+    }
+}
+
+fn memchr_newlines(data: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    data.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+}
+
+/// 1-based line and column (in bytes) of `offset`.
+fn line_col(line_starts: &[usize], offset: usize) -> (usize, usize) {
+    let line = line_starts.partition_point(|&s| s <= offset).max(1);
+    (line, offset - line_starts[line - 1] + 1)
+}
+
+fn read_limited(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > max {
+        return Ok(None);
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    file.take(max + 1).read_to_end(&mut data)?;
+    Ok((data.len() as u64 <= max).then_some(data))
+}
+
+fn write_redacted(
+    dir: &Path,
+    path: &Path,
+    data: &[u8],
+    findings: &[Finding],
+    args: &ScanArgs,
+) -> anyhow::Result<()> {
+    let mode = match args.redact_mode.as_str() {
+        "mask" => RedactMode::Mask,
+        "drop" => RedactMode::Drop,
+        "placeholder" => RedactMode::Placeholder,
+        "hash" => {
+            let key = std::env::var("COVAULT_REDACT_KEY")
+                .context("--redact-mode hash needs COVAULT_REDACT_KEY (the HMAC key)")?;
+            RedactMode::Hash(zeroize::Zeroizing::new(key.into_bytes()))
+        }
+        other => {
+            anyhow::bail!("unknown --redact-mode `{other}`: use mask, hash, drop or placeholder")
+        }
+    };
+    let mut vault = PlaceholderVault::new();
+    let out = covault_scan::redact_bytes(data, findings, &mode, &mut vault);
+    // Mirror the scanned path below `dir`, without escaping it.
+    let relative: PathBuf = path
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect();
+    let target = dir.join(relative);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&target, out).with_context(|| format!("{}", target.display()))?;
+    Ok(())
+}
+
+fn sarif_result(
+    path: &str,
+    f: &Finding,
+    start: (usize, usize),
+    end: (usize, usize),
+) -> serde_json::Value {
+    let level = if f.score >= 0.85 { "error" } else { "warning" };
+    serde_json::json!({
+        "ruleId": f.detector,
+        "level": level,
+        "message": { "text": format!("{} detected (score {:.2})", f.kind, f.score) },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": path },
+                "region": {
+                    "startLine": start.0, "startColumn": start.1,
+                    "endLine": end.0, "endColumn": end.1,
+                    "byteOffset": f.start, "byteLength": f.end - f.start
+                }
+            }
+        }],
+        "properties": { "type": f.kind, "score": f.score, "validation": f.validation }
+    })
+}
+
+fn sarif_log(results: Vec<serde_json::Value>, scanner: &Scanner) -> serde_json::Value {
+    let mut rule_ids: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    rule_ids.sort_unstable();
+    rule_ids.dedup();
+    let rules: Vec<serde_json::Value> = rule_ids
+        .iter()
+        .map(|id| serde_json::json!({ "id": id, "shortDescription": { "text": id } }))
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "covault",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+                "properties": { "secretRules": scanner.secret_rule_count() }
+            }},
+            "results": results
+        }]
+    })
+}
