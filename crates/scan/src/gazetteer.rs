@@ -24,6 +24,10 @@ pub(crate) const FREQUENT: u16 = 1 << 9;
 pub(crate) const PLACE_HEAD: u16 = 1 << 10;
 /// Month and weekday names, pronouns and similar capitalised non-entities.
 pub(crate) const STOP: u16 = 1 << 11;
+/// A street type ("road", "avenue", "causeway").
+pub(crate) const STREET: u16 = 1 << 12;
+/// A day of the week.
+pub(crate) const WEEKDAY: u16 = 1 << 13;
 pub(crate) const PLACE: u16 = CITY | REGION | COUNTRY;
 
 const FIRST_NAMES: &str = include_str!("../data/first_names.txt");
@@ -195,6 +199,22 @@ impl Gazetteers {
         }
         for w in STOPWORDS {
             *words.entry(w).or_default() |= STOP;
+        }
+        for w in [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ] {
+            *words.entry(w).or_default() |= WEEKDAY;
+        }
+        for w in lines(STREET_SUFFIXES) {
+            if w.len() > 3 {
+                *words.entry(w).or_default() |= STREET;
+            }
         }
         let suffixes = lines(PUBLIC_SUFFIXES)
             .filter(|l| !l.starts_with('!') && !l.starts_with('*'))

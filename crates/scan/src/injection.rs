@@ -86,6 +86,28 @@ const TRIGGERS: &[&str] = &[
     "post ",
     "email ",
     "leak",
+    "amoral",
+    "unhinged",
+    "morals",
+    "ethics",
+    "remorse",
+    "confidant",
+    " mode",
+    "antigpt",
+    "anti-gpt",
+    "refuse",
+    "no longer",
+    "role of",
+    "bound by",
+    "follow",
+    "abide",
+    "adhere",
+    "comply",
+    "starting",
+    "system prompt",
+    "system message",
+    "reviewer",
+    "end of",
 ];
 
 /// (weight, detector id, regex) — patterns run on normalised lowercase text.
@@ -108,7 +130,7 @@ const PATTERNS: &[(f32, &str, &str)] = &[
     (
         0.7,
         "injection-override",
-        r"from\s+now\s+on,?\s+(?:you\s+(?:are|will|must|shall|should|can)|act|respond|answer|ignore|only)",
+        r"from\s+now\s+on,?\s+(?:you\s+(?:are|will|must|shall|should|can)|you're|you'll|act|respond|answer|ignore|only)",
     ),
     (
         0.8,
@@ -199,6 +221,46 @@ const PATTERNS: &[(f32, &str, &str)] = &[
         0.6,
         "injection-indirect",
         r"(?:important|urgent|attention|warning|note)\s*[!:]+\s*(?:new\s+)?(?:instructions?|ai|assistant|system|llm)\b",
+    ),
+    (
+        0.85,
+        "injection-override",
+        r"(?:ignore|disregard|forget)\s+(?:(?:all|any|the|your)\s+)?(?:previous|prior|above|preceding|earlier)\s+(?:and|&|or)\s+(?:following|subsequent|later)\s+(?:instructions?|directions?|prompts?|rules)",
+    ),
+    (
+        0.75,
+        "injection-override",
+        r"(?:ignore|disregard)\s+(?:the\s+|these\s+|those\s+|your\s+|my\s+|all\s+)?(?:instructions|directions|rules|guidelines)\b\s*[,.:;!]",
+    ),
+    (
+        0.8,
+        "injection-role",
+        r"you\s+are\s+no\s+longer\s+(?:chatgpt|gpt|claude|an?\s+(?:ai|assistant|language\s+model)|bound|restricted|limited|required)|you(?:'re|\s+are)\s+(?:now\s+)?in\s+the\s+role\s+of|from\s+now\s+on,?\s+you(?:'re|'ll|\s+will\s+be)",
+    ),
+    (
+        0.75,
+        "injection-jailbreak",
+        r"not\s+(?:bound|restricted|limited|constrained)\s+by\s+(?:the\s+|any\s+)?(?:usual\s+|typical\s+|normal\s+|standard\s+)?(?:rules|guidelines|policies|restrictions|openai|ethics|morals)|(?:not|never|doesn't|does\s+not|don't|do\s+not|won't|will\s+not)\s+(?:follow|abide\s+by|adhere\s+to|comply\s+with|care\s+about)\s+(?:any\s+)?(?:openai|anthropic|content|ethical|safety)?\s*(?:guidelines|policies|policy|rules|ethics|morals)",
+    ),
+    (
+        0.6,
+        "injection-jailbreak",
+        r"\bamoral\b|unhinged|sans\s+morals|without\s+(?:any\s+)?(?:morals|ethics|remorse)|evil\s+(?:trusted\s+)?confidant|(?:opposite|god|chaos|evil|unrestricted|jailbreak|dan)\s+mode\b|anti-?gpt|never\s+refuses?|always\s+(?:answers?|complies|responds)\s+(?:without|no\s+matter)",
+    ),
+    (
+        0.75,
+        "injection-extraction",
+        r"(?:output|print|repeat|reveal|show|display|share|tell\s+me|write|list)\s+(?:me\s+)?(?:your|the)\s+(?:starting|first|opening|original|initial|pre-?)\s*(?:instructions|prompt|message|directives|rules)|system\s+prompt\s+(?:is|was|says|reads)\s*:|new\s+system\s+(?:message|prompt|instructions?)\s*:?",
+    ),
+    (
+        0.7,
+        "injection-indirect",
+        r"\b(?:ai|llm|gpt|assistant|bot|model)\s+(?:reviewers?|readers?|agents?|assistants?|models?|systems?|summari[sz]ers?)\s*[:,]\s+",
+    ),
+    (
+        0.6,
+        "injection-indirect",
+        r"#{3,}\s*end\s+of\s+(?:[a-z]+\s+){0,3}#{3,}|-{3,}\s*end\s+of\s+(?:document|text|input|data)\s*-{3,}",
     ),
 ];
 

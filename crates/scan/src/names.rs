@@ -8,7 +8,7 @@
 use crate::finding::{EntityType, Finding, Validation};
 use crate::gazetteer::{
     self, CITY, COUNTRY, FIRST, FREQUENT, Gazetteers, LAST, NRP, ORG, PLACE, PLACE_HEAD, REGION,
-    STOP, TITLE, WORD,
+    STOP, STREET, TITLE, WEEKDAY, WORD,
 };
 
 /// One capitalised word (or initial) inside a run.
@@ -87,6 +87,32 @@ const PLACE_CUES: &[&str] = &[
     "travel to",
     "flight to",
     "across",
+];
+
+/// Cues strong enough to call an unknown capitalised word a place.
+const STRONG_PLACE_CUES: &[&str] = &[
+    "in",
+    "from",
+    "near",
+    "born in",
+    "lives in",
+    "live in",
+    "based in",
+    "located in",
+    "moved to",
+    "travel to",
+    "flew to",
+    "fly to",
+    "trip to",
+    "visit",
+    "visited",
+    "city of",
+    "town of",
+    "return to",
+    "returned to",
+    "grew up in",
+    "headquartered in",
+    "home city",
 ];
 
 fn is_letter_start(b: u8) -> bool {
@@ -378,6 +404,30 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
         }
     }
 
+    // "Harris Roads", "Ware Causeway": a capitalised run ending in a street type.
+    if run.len() >= 2 && run[run.len() - 1].flags & STREET != 0 && run[0].flags & STOP == 0 {
+        push(
+            out,
+            EntityType::StreetAddress,
+            run[0].start,
+            run[run.len() - 1].end,
+            0.7,
+            "street-name",
+        );
+        return;
+    }
+    if run.len() == 1 && run[0].flags & WEEKDAY != 0 {
+        push(
+            out,
+            EntityType::DateTime,
+            run[0].start,
+            run[0].end,
+            0.55,
+            "weekday",
+        );
+        return;
+    }
+
     let mut idx = 0;
     // A leading title: "Dr. Smith", "Mrs Jane Doe".
     let mut titled = title_before;
@@ -417,6 +467,27 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
         }
     }
 
+    // Place-shaped names, or unknown capitalised words after a place cue ("from Ericmouth",
+    // "in Lake Penny").
+    let cue = context_before(seg, words[0].start, STRONG_PLACE_CUES);
+    let unknownish = words
+        .iter()
+        .all(|w| w.flags & (WORD | FREQUENT | STOP | ORG | NRP) == 0 || w.flags & PLACE != 0);
+    if words.len() <= 3
+        && unknownish
+        && (place_shaped(words) || (cue && words.iter().all(|w| w.flags & FIRST == 0)))
+    {
+        push(
+            out,
+            EntityType::Location,
+            words[0].start,
+            words[words.len() - 1].end,
+            if cue { 0.75 } else { 0.6 },
+            "location",
+        );
+        return;
+    }
+
     // NRP: "American", "Muslim", "Democrat", "African American".
     if words.iter().all(|w| w.flags & NRP != 0) {
         push(
@@ -453,6 +524,28 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
             "person",
         );
     }
+}
+
+const PLACE_PREFIXES: &[&str] = &[
+    "lake", "port", "north", "south", "east", "west", "new", "saint", "st", "mount", "mt", "fort",
+    "san", "santa", "los", "las", "el", "la", "le", "bad", "great", "little", "upper", "lower",
+];
+const PLACE_SUFFIXES: &[&str] = &[
+    "mouth", "haven", "bury", "ville", "burgh", "borough", "town", "ton", "side", "field", "land",
+    "chester", "berg", "burg", "furt", "port", "stad", "dorf", "heim", "hausen", "stadt", "ford",
+    "shire", "wood", "bridge", "brook", "dale", "view", "fort", "mont", "court", "bourg", "polis",
+    "grad", "abad", "pur", "pura", "bad", "caster", "cester", "wick", "wich", "stead", "hampton",
+];
+
+/// A capitalised word shaped like a place name ("Ericmouth", "Nicholasbury", "Lake Penny").
+fn place_shaped(words: &[Word]) -> bool {
+    let last = &words[words.len() - 1].lower;
+    let first = &words[0].lower;
+    (words.len() >= 2 && PLACE_PREFIXES.contains(&first.trim_end_matches('.')))
+        || (words.len() <= 2
+            && PLACE_SUFFIXES
+                .iter()
+                .any(|s| last.len() > s.len() + 2 && last.ends_with(s)))
 }
 
 fn place_phrase_len(gaz: &Gazetteers, words: &[Word]) -> Option<usize> {
@@ -497,7 +590,11 @@ fn person_score(
         .filter(|w| common(w) && w.flags & (FIRST | LAST) == 0)
         .count();
 
-    if all_caps && words.len() == 1 && !titled && !cue {
+    // Headings, table cells and acronyms ("LATIN CAPITAL LETTER", "ATM") are not names.
+    if all_caps && !titled {
+        return None;
+    }
+    if words.iter().any(|w| w.lower == "i") {
         return None;
     }
     if words.len() == 1 {

@@ -160,7 +160,7 @@ impl PiiDetector {
             p(
                 PhoneNumber,
                 "phone",
-                r"\(\d{2,5}\)\s?\d[\d\s.\-]{4,12}\d(?:\s?(?:x|ext\.?)\s?\d{1,6})?",
+                r"\(\d{2,5}\)\s?\d[\d\s.\-]{3,12}\d(?:\s?(?:x|ext\.?)\s?\d{1,6})?",
                 check_phone,
             ),
             p(
@@ -415,6 +415,36 @@ impl PiiDetector {
                 r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}\b",
                 check_uk_postcode,
             ),
+            p(
+                StreetAddress,
+                "street-address",
+                r"(?i)\b(?:ul\.|al\.|aleja|pl\.|plac|os\.|alameda|rambla|camino|ronda|traves\xC3\xADa|travesia|ca\xC3\xB1ada|urbanizaci\xC3\xB3n|glorieta|paseo|avenida|avda\.|calle|c/|chemin|rue|avenue|boulevard|via|viale|piazza|corso|largo|rua|travessa|strada|vicolo)\s+(?:[^\s,\d]+\s+){0,5}\d{1,5}(?:[/\-]\d{1,4})?[a-zA-Z]?\b",
+                check_address,
+            ),
+            p(
+                StreetAddress,
+                "street-address",
+                r"\b[A-Z\xC3-\xC5][^\s\d,]*(?i:stra(?:ss|\xC3\x9F)e|str\.|weg|gasse|platz|allee|damm|ring|straat|laan|gracht|plein|gatan|vej|veien|hof|dreef|kade|singel|steeg|markt|dijk)\s+\d{1,4}(?:[/\-]\d{1,4})?[a-z]?\b",
+                check_address,
+            ),
+            p(
+                StreetAddress,
+                "postal-code",
+                r"\b(?:\d{5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3})\s+[A-Z\xC3-\xC5][^\s\d,.;:]+(?:[ \-][A-Z][^\s\d,.;:]+){0,2}",
+                check_postal_city,
+            ),
+            p(
+                DateTime,
+                "year",
+                r"(?i)\b(?:in|of|since|during|from|until|till|by|before|after|around|circa|early|late|mid|spring|summer|autumn|fall|winter)\s+(?:the\s+(?:year\s+)?)?(?:1[5-9]\d\d|20\d\d)\b",
+                check_year,
+            ),
+            p(
+                Age,
+                "age",
+                r"(?i)\b(?:turned|turn|turns|turning)\s+\d{1,3}\b|\b(?:he|she|i|they|you|we)\s+(?:was|is|am|are|were)\s+\d{1,3}(?:\s*[.!,;)]|\s*$)",
+                check_age_prefix,
+            ),
         ];
         pats.shrink_to_fit();
         let sources: Vec<&str> = pats.iter().map(|p| p.regex.as_str()).collect();
@@ -602,7 +632,7 @@ fn phone_valid(text: &str, n_digits: usize) -> bool {
         // Indian mobiles: ten digits starting 6-9.
         Some(6..=9) if n_digits == 10 => parse(Some(Id::IN), text),
         // Spanish numbers are nine digits without a trunk prefix.
-        Some(6..=9) if n_digits == 9 => parse(Some(Id::ES), text),
+        Some(4..=9) if n_digits == 9 => parse(Some(Id::ES), text) || parse(Some(Id::PL), text),
         _ => false,
     }
 }
@@ -627,7 +657,12 @@ fn check_phone(c: &Candidate<'_>) -> Option<Verdict> {
     {
         return None;
     }
-    let n_digits = t.iter().filter(|b| b.is_ascii_digit()).count();
+    // Digits of the number itself (an extension such as "x630" or "ext. 12" is not counted).
+    let body_len = t
+        .iter()
+        .position(|b| b.is_ascii_alphabetic())
+        .unwrap_or(t.len());
+    let n_digits = t[..body_len].iter().filter(|b| b.is_ascii_digit()).count();
     if !(7..=18).contains(&n_digits) {
         return None;
     }
@@ -648,7 +683,6 @@ fn check_phone(c: &Candidate<'_>) -> Option<Verdict> {
     {
         return None;
     }
-    let text = std::str::from_utf8(t).ok()?;
     if looks_like_date(t) {
         return None;
     }
@@ -659,7 +693,10 @@ fn check_phone(c: &Candidate<'_>) -> Option<Verdict> {
         ],
         40,
     );
-    let valid = phone_valid(text, n_digits);
+    let valid = phone_valid(
+        std::str::from_utf8(&t[..body_len]).ok()?.trim_end(),
+        n_digits,
+    );
     let trim = t
         .iter()
         .rev()
@@ -1310,8 +1347,9 @@ fn check_address(c: &Candidate<'_>) -> Option<Verdict> {
         .rev()
         .take_while(|b| matches!(b, b',' | b' '))
         .count();
+    // Above a name's score: "12 Thomas Manor" is an address that contains a name.
     Some(Verdict {
-        score: 0.8,
+        score: 0.92,
         validation: Validation::None,
         trim_end: trim,
         trim_start: 0,
@@ -1334,31 +1372,52 @@ fn check_city_state_zip(c: &Candidate<'_>) -> Option<Verdict> {
 }
 
 fn check_uk_postcode(c: &Candidate<'_>) -> Option<Verdict> {
-    // Postcodes alone are weak; with a street or a UK context they complete an address.
-    if c.text().contains(&b' ')
-        && c.context(
-            &[
-                "road",
-                "street",
-                "lane",
-                "london",
-                "uk",
-                "united kingdom",
-                "england",
-                "scotland",
-                "wales",
-                "postcode",
-                "avenue",
-                "close",
-                ",",
-            ],
-            40,
-        )
-    {
-        Verdict::plain(0.6)
-    } else {
-        None
+    if !c.text().contains(&b' ') {
+        return None;
     }
+    let context = c.context(
+        &[
+            "road",
+            "street",
+            "lane",
+            "london",
+            "uk",
+            "united kingdom",
+            "england",
+            "scotland",
+            "wales",
+            "postcode",
+            "avenue",
+            "close",
+            ",",
+        ],
+        40,
+    );
+    Verdict::plain(if context { 0.8 } else { 0.6 })
+}
+
+fn check_postal_city(c: &Candidate<'_>) -> Option<Verdict> {
+    let t = c.text();
+    let word_at = t
+        .iter()
+        .position(|b| b.is_ascii_alphabetic() || *b >= 0xC0)?;
+    // The code must be followed by a place we know ("84706 Greifswald"), not any capital.
+    let city = std::str::from_utf8(&t[word_at..]).ok()?.to_lowercase();
+    let head = city.split([' ', '-']).next().unwrap_or("");
+    let place = c.gaz.flags(&city) & crate::gazetteer::PLACE != 0
+        || c.gaz.is_place_phrase(&city)
+        || c.gaz.flags(head) & crate::gazetteer::PLACE != 0;
+    if place { Verdict::plain(0.85) } else { None }
+}
+
+fn check_year(c: &Candidate<'_>) -> Option<Verdict> {
+    let at = c.text().len() - 4;
+    Some(Verdict {
+        score: 0.6,
+        validation: Validation::None,
+        trim_end: 0,
+        trim_start: at,
+    })
 }
 
 #[cfg(test)]

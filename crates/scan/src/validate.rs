@@ -58,7 +58,8 @@ pub(crate) fn credit_card(d: &[u8]) -> bool {
         _ if (2200..=2204).contains(&p4) => (16..=19).contains(&len), // Mir
         _ if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 => (16..=19).contains(&len),
         _ if (622126..=622925).contains(&p6) || p2 == 62 => (16..=19).contains(&len), // UnionPay
-        _ if (3528..=3589).contains(&p4) => (16..=19).contains(&len),                 // JCB
+        _ if (3500..=3589).contains(&p4) => (16..=19).contains(&len),                 // JCB
+        _ if p4 == 1800 || p4 == 2131 => len == 15, // JCB (15-digit)
         _ if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 => {
             (14..=19).contains(&len)
         }
