@@ -327,6 +327,16 @@ pub(crate) fn scan(seg: &[u8], caps: &[u32], gaz: &Gazetteers, out: &mut Vec<Fin
                 run.remove(0);
             }
         }
+        // Fast path: a lone capitalised ordinary word ("The", "License") names nothing.
+        let plain = |w: &Word| {
+            w.flags & (FIRST | LAST | PLACE | PLACE_HEAD | ORG | TITLE | NRP | STREET | WEEKDAY)
+                == 0
+                && w.flags & (WORD | FREQUENT | STOP) != 0
+        };
+        if run.len() == 1 && plain(&run[0]) {
+            consumed = next.max(i + 1);
+            continue;
+        }
         if !run.is_empty() {
             classify_run(seg, gaz, &run, out);
         }
