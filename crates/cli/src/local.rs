@@ -263,10 +263,17 @@ const DEMO_FILES: &[(&str, Option<Tier>, &str)] = &[
         Some(Tier::Internal),
         "invoice,customer,amount,currency\n0002,Sample Ltd,980.50,EUR\n",
     ),
+    // No tier given: classified from content (phone number and email: confidential).
     (
         "/hr/contacts.txt",
-        Some(Tier::Confidential),
+        None,
         "Jane Example, jane.example@example.com, +1 415 555 0100\n",
+    ),
+    // A (fake) database password: auto-classified restricted.
+    (
+        "/ops/deploy.env",
+        None,
+        "# staging deploy\nDATABASE_URL=postgres://app:Zq7w-Rt4x-Lm2p@db.staging.internal:5432/app\n",
     ),
     ("/projects/roadmap.md", None, "# Roadmap\n\n1. Foundation\n"),
     (

@@ -365,6 +365,22 @@ fn key_file_workspaces_and_the_demo() {
         "{listing}{}",
         text(&ls.stderr)
     );
+    // Files written without a tier were classified from their content.
+    let tier_of = |path: &str| {
+        listing
+            .lines()
+            .find(|l| l.contains(path))
+            .unwrap_or_else(|| panic!("{path} not listed: {listing}"))
+            .to_owned()
+    };
+    assert!(
+        tier_of("/ops/deploy.env").contains("restricted"),
+        "{listing}"
+    );
+    assert!(
+        tier_of("/hr/contacts.txt").contains("confidential"),
+        "{listing}"
+    );
     let get = Command::new(BIN)
         .args(["get", "/welcome.md"])
         .env("COVAULT_URL", &url)
