@@ -22,6 +22,7 @@ struct RawConfig {
     server: RawServer,
     limits: RawLimits,
     store: RawStore,
+    classification: RawClassification,
     keys: RawKeys,
     log: RawLog,
 }
@@ -50,6 +51,44 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     default_tier: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClassification {
+    enabled: bool,
+    scan_limit_bytes: u64,
+    min_score: f32,
+    restricted: Vec<String>,
+    confidential: Vec<String>,
+    internal: Vec<String>,
+    public: Vec<String>,
+}
+
+impl RawClassification {
+    fn policy(&self) -> anyhow::Result<covault_scan::ClassificationPolicy> {
+        if !(0.0..=1.0).contains(&self.min_score) {
+            bail!("classification.min_score must be between 0 and 1");
+        }
+        let mut policy = covault_scan::ClassificationPolicy {
+            min_score: self.min_score,
+            ..Default::default()
+        };
+        for (tier, names) in [
+            (Tier::Restricted, &self.restricted),
+            (Tier::Confidential, &self.confidential),
+            (Tier::Internal, &self.internal),
+            (Tier::Public, &self.public),
+        ] {
+            for name in names {
+                let kind: covault_scan::EntityType = name
+                    .parse()
+                    .with_context(|| format!("classification.{tier}"))?;
+                policy.by_type.insert(kind, tier);
+            }
+        }
+        Ok(policy)
+    }
 }
 
 #[derive(Deserialize)]
@@ -151,6 +190,9 @@ impl Config {
                     max_depth: raw.limits.max_depth,
                 },
                 default_tier,
+                classify: raw.classification.enabled,
+                scan_limit: raw.classification.scan_limit_bytes,
+                classification: raw.classification.policy()?,
             },
             key_file,
             log_level: raw.log.level,
@@ -222,6 +264,22 @@ mod tests {
         let unknown = load_with(Some("[server]\nlisen = \"x\"\n")).err().unwrap();
         assert!(format!("{unknown:#}").contains("lisen"), "{unknown:#}");
         assert!(load_with(Some("[store]\ndefault_tier = \"secret\"\n")).is_err());
+        // The classification table: listed types override the built-in tier; names are checked.
+        let config = load_with(Some(
+            "[classification]\ninternal = [\"PHONE_NUMBER\"]\nmin_score = 0.7\n",
+        ))
+        .unwrap();
+        let policy = &config.limits.classification;
+        assert_eq!(
+            policy.by_type[&covault_scan::EntityType::PhoneNumber],
+            Tier::Internal
+        );
+        assert_eq!(
+            policy.by_type[&covault_scan::EntityType::UsSsn],
+            Tier::Restricted
+        );
+        assert!(config.limits.classify);
+        assert!(load_with(Some("[classification]\nrestricted = [\"NOPE\"]\n")).is_err());
         assert!(load_with(Some("[server]\ntls_cert = \"a.pem\"\n")).is_err());
         assert!(load_with(Some("[server]\nlisten = \"nowhere\"\n")).is_err());
     }

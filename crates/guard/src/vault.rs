@@ -35,6 +35,11 @@ pub struct VaultLimits {
     pub max_file_bytes: u64,
     pub path_limits: PathLimits,
     pub default_tier: Tier,
+    /// Scan writes and raise tiers from content.
+    pub classify: bool,
+    /// Text beyond this many bytes of a version is not scanned.
+    pub scan_limit: u64,
+    pub classification: covault_scan::ClassificationPolicy,
 }
 
 impl Default for VaultLimits {
@@ -44,6 +49,9 @@ impl Default for VaultLimits {
             max_file_bytes: ws.max_file_bytes,
             path_limits: ws.path_limits,
             default_tier: ws.default_tier,
+            classify: ws.classify,
+            scan_limit: ws.scan_limit,
+            classification: ws.classification,
         }
     }
 }
@@ -54,7 +62,9 @@ impl VaultLimits {
             max_file_bytes: self.max_file_bytes,
             path_limits: self.path_limits,
             default_tier: self.default_tier,
-            ..WorkspaceOptions::default()
+            classify: self.classify,
+            scan_limit: self.scan_limit,
+            classification: self.classification.clone(),
         }
     }
 }
