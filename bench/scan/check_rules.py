@@ -31,7 +31,9 @@ import math
 import os
 import re
 import sys
+import subprocess
 import sysconfig
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -53,6 +55,32 @@ EXTRA_SUFFIXES = {
     ".rs", ".py", ".js", ".mjs", ".cjs", ".ts", ".go", ".java", ".rb", ".php", ".c", ".h", ".toml",
     ".md", ".txt", ".yml", ".yaml", ".json", ".xml", ".ini", ".cfg", ".conf", ".properties", ".sh", ".env",
 }
+
+
+def py_pattern(rx: str) -> str:
+    """Rust's `$` (no m flag) matches only at the very end of the haystack; Python's also matches
+    before a final newline. Translate unescaped `$` outside classes to Python's `\\Z`."""
+    out, i, in_class = [], 0, False
+    while i < len(rx):
+        c = rx[i]
+        if c == "\\":
+            out.append(rx[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "]" and not (out and out[-1] in ("[", "[^")):
+                in_class = False
+        elif c == "[":
+            in_class = True
+            if rx.startswith("[^", i):
+                out.append("[^")
+                i += 2
+                continue
+        elif c == "$":
+            c = "\\Z"
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def lower(s: str) -> str:
@@ -208,7 +236,7 @@ def load_rules(path: Path) -> RuleSet:
         for p in rust_compat_problems(s):
             errors.append(f"allowlist regex {s!r}: {p}")
         try:
-            allow_regexes.append(re.compile(s, re.ASCII))
+            allow_regexes.append(re.compile(py_pattern(s), re.ASCII))
         except re.error as e:
             errors.append(f"allowlist regex {s!r}: {e}")
     rules: list[Rule] = []
@@ -236,7 +264,7 @@ def load_rules(path: Path) -> RuleSet:
         for p in probs:
             errors.append(f"{rid}: {p}")
         try:
-            rx = re.compile(src, re.ASCII)
+            rx = re.compile(py_pattern(src), re.ASCII)
         except re.error as e:
             errors.append(f"{rid}: Python rejects regex: {e}")
             continue
@@ -250,7 +278,7 @@ def load_rules(path: Path) -> RuleSet:
             for p in rust_compat_problems(a):
                 errors.append(f"{rid}: allow {a!r}: {p}")
             try:
-                allow.append(re.compile(a, re.ASCII))
+                allow.append(re.compile(py_pattern(a), re.ASCII))
             except re.error as e:
                 errors.append(f"{rid}: allow {a!r}: {e}")
         if not raw.get("description"):
@@ -271,9 +299,113 @@ def load_rules(path: Path) -> RuleSet:
     return RuleSet(rules, allow_contains, allow_regexes, errors, warnings)
 
 
+MAX_SEGMENT = 4096
+MAX_KEY_BLOCK = 16 * 1024
+
+
+def segments(text: str) -> list[tuple[int, int]]:
+    """Lines (newline included); a line holding -----BEGIN and PRIVATE KEY starts a block that
+    runs to the end of the line holding -----END (at most MAX_KEY_BLOCK). Over-long lines are cut
+    every MAX_SEGMENT characters (crates/scan cuts at a content-chosen place; close enough)."""
+    out = []
+    pos, n = 0, len(text)
+    while pos < n:
+        nl = text.find("\n", pos)
+        end = n if nl == -1 else nl + 1
+        line = text[pos:end]
+        if "-----BEGIN" in line and "PRIVATE KEY" in line:
+            limit = min(n, pos + MAX_KEY_BLOCK)
+            em = text.find("-----END", pos, limit)
+            if em != -1:
+                nl2 = text.find("\n", em, limit)
+                end = limit if nl2 == -1 else nl2 + 1
+            else:
+                lastnl = text.rfind("\n", pos, limit)
+                end = limit if lastnl == -1 else lastnl + 1
+        elif end - pos > MAX_SEGMENT:
+            end = pos + MAX_SEGMENT
+        out.append((pos, end))
+        pos = end
+    return out
+
+
+_SPACE = set(" \t\n\r\x0b\x0c")
+_SYMBOL = set("_-+/=\"'$%&#!*~^|\\[]{}()<>,;?`")
+_EDGE = set("\"'()[]{}<>,.;:!?`*")
+_STRONG = set("_=+/:@$%|")
+
+
+def dense_tokens(seg: str) -> list[tuple[int, int]]:
+    """Port of crates/scan/src/lexer.rs: whitespace tokens that may hold a secret."""
+    out = []
+    n, i = len(seg), 0
+    assign_pending = False
+    while i < n:
+        while i < n and seg[i] in _SPACE:
+            i += 1
+        if i >= n:
+            break
+        start = i
+        while i < n and seg[i] not in _SPACE:
+            i += 1
+        tok = seg[start:i]
+        first, inner = tok[0], tok[1:]
+        inner_plain = all(c.isascii() and c.islower() or not c.isascii() for c in inner)
+        first_plain = first.isascii() and first.isalpha() or not first.isascii()
+        if inner_plain and first_plain:
+            assign_pending = False
+            continue
+        core = tok
+        while core and core[0] in _EDGE:
+            core = core[1:]
+        while core and core[-1] in _EDGE:
+            core = core[:-1]
+        assign = core in ("=", ":", "=>", ":=", "->") or tok[-1] in "=:"
+        ln = len(core)
+        has_digit = any(c.isdigit() and c.isascii() for c in core)
+        has_letter = any(c.isascii() and c.isalpha() for c in core)
+        strong = any(c in _STRONG or c == "@" for c in core)
+        inner_upper = any(c.isascii() and c.isupper() for c in inner)
+        sym_or_colon = any(c in _SYMBOL or c == ":" for c in core)
+        dense = (
+            (ln >= 8 and has_digit and has_letter)
+            or (ln >= 10 and strong)
+            or (ln >= 16 and inner_upper)
+            or (assign_pending and ln >= 6)
+            or core.startswith("-----")
+            or (assign and ln >= 8 and sym_or_colon and ln > 10)
+        )
+        if dense:
+            out.append((start, i))
+        assign_pending = assign
+    return out
+
+
+def regions(seg: str, spans: list[tuple[int, int]], before: int, after: int) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for s, e in spans:
+        start = max(0, s - before)
+        while start > 0 and seg[start - 1] not in _SPACE:
+            start -= 1
+        end = min(len(seg), e + after)
+        while end < len(seg) and seg[end] not in _SPACE:
+            end += 1
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(a, b) for a, b in out]
+
+
 class Scanner:
-    def __init__(self, rs: RuleSet):
+    """mode "lines": the documented semantics (per line; multiline rules see the whole text).
+    mode "segments": closer to crates/scan as built: the text is cut into segments (lines, a
+    PEM private-key block kept whole), rules run in windows around "dense" tokens (160 chars
+    before, 16 after, widened to whitespace), a multiline rule sees its whole segment only."""
+
+    def __init__(self, rs: RuleSet, mode: str = "lines"):
         self.rs = rs
+        self.mode = mode
         self.keywords = sorted({k for r in rs.rules for k in r.keywords})
 
     def allowed(self, rule: Rule, secret: str) -> bool:
@@ -285,6 +417,35 @@ class Scanner:
         return any(a.search(secret) for a in rule.allow)
 
     def scan(self, text: str, rules: list[Rule] | None = None) -> list[Finding]:
+        if self.mode == "segments":
+            return self.scan_segments(text, rules)
+        return self.scan_lines(text, rules)
+
+    def scan_segments(self, text: str, rules: list[Rule] | None = None) -> list[Finding]:
+        rules = self.rs.rules if rules is None else rules
+        seen: set[tuple[str, int, int]] = set()
+        out: list[Finding] = []
+        for a, b in segments(text):
+            seg = text[a:b]
+            low = lower(seg)
+            for lo, hi in regions(seg, dense_tokens(seg), 160, 16):
+                win = low[lo:hi]
+                for rule in rules:
+                    if not any(k in win for k in rule.keywords):
+                        continue
+                    ra, rb = (0, len(seg)) if rule.multiline else (lo, hi)
+                    found: list[Finding] = []
+                    for m in rule.regex.finditer(seg, ra, rb):
+                        if m.end() > m.start():
+                            self._emit(rule, m, a, found)
+                    for f in found:
+                        key = (f.rule, f.start, f.end)
+                        if key not in seen:
+                            seen.add(key)
+                            out.append(f)
+        return out
+
+    def scan_lines(self, text: str, rules: list[Rule] | None = None) -> list[Finding]:
         rules = self.rs.rules if rules is None else rules
         low = lower(text)
         # line starts
@@ -377,7 +538,7 @@ def short(s: str, n: int = 70) -> str:
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
-def eval_dev(sc: Scanner, dev_path: Path, show_missed: bool, show_fp: bool) -> dict:
+def eval_dev(sc: Scanner, dev_path: Path, show_missed: bool, show_fp: bool, quiet: bool = False) -> dict:
     rows = [json.loads(l) for l in open(dev_path, encoding="utf-8")]
     tp_total = tp_found = tp_same_rule = 0
     missed_by_rule: dict[str, list[str]] = collections.defaultdict(list)
@@ -407,24 +568,25 @@ def eval_dev(sc: Scanner, dev_path: Path, show_missed: bool, show_fp: bool) -> d
                     fp_same_rule += 1
                 for f in fs:
                     fp_by_rule[f.rule].append(f"[case rule {r['rule']}] {short(f.secret, 90)}")
-    print("=" * 78)
-    print(f"DEV SET {dev_path}")
-    print(f"  tp cases: {tp_total}, found: {tp_found}, recall: {tp_found / tp_total:.4f}")
-    print(f"  tp cases found by a rule with the same id: {tp_same_rule} ({tp_same_rule / tp_total:.4f})")
-    nmiss = tp_total - tp_found
-    print(f"  tp cases missed: {nmiss}")
-    for rid in sorted(missed_by_rule, key=lambda k: (-len(missed_by_rule[k]), k)):
-        print(f"    {rid}: {len(missed_by_rule[rid])}")
-        if show_missed:
-            for t in missed_by_rule[rid]:
-                print(f"        {t}")
-    print(f"  fp cases: {fp_total}, cases with any finding: {fp_fired_cases}"
-          f" ({fp_fired_cases / max(fp_total, 1):.3f}); fired by the rule the case is a negative for: {fp_same_rule}")
-    for rid in sorted(fp_by_rule, key=lambda k: (-len(fp_by_rule[k]), k)):
-        print(f"    {rid}: {len(fp_by_rule[rid])} finding(s)")
-        if show_fp:
-            for t in fp_by_rule[rid]:
-                print(f"        {t}")
+    if not quiet:
+        print("=" * 78)
+        print(f"DEV SET {dev_path}")
+        print(f"  tp cases: {tp_total}, found: {tp_found}, recall: {tp_found / tp_total:.4f}")
+        print(f"  tp cases found by a rule with the same id: {tp_same_rule} ({tp_same_rule / tp_total:.4f})")
+        nmiss = tp_total - tp_found
+        print(f"  tp cases missed: {nmiss}")
+        for rid in sorted(missed_by_rule, key=lambda k: (-len(missed_by_rule[k]), k)):
+            print(f"    {rid}: {len(missed_by_rule[rid])}")
+            if show_missed:
+                for t in missed_by_rule[rid]:
+                    print(f"        {t}")
+        print(f"  fp cases: {fp_total}, cases with any finding: {fp_fired_cases}"
+              f" ({fp_fired_cases / max(fp_total, 1):.3f}); fired by the rule the case is a negative for: {fp_same_rule}")
+        for rid in sorted(fp_by_rule, key=lambda k: (-len(fp_by_rule[k]), k)):
+            print(f"    {rid}: {len(fp_by_rule[rid])} finding(s)")
+            if show_fp:
+                for t in fp_by_rule[rid]:
+                    print(f"        {t}")
     return {
         "tp_total": tp_total,
         "tp_found": tp_found,
@@ -433,7 +595,92 @@ def eval_dev(sc: Scanner, dev_path: Path, show_missed: bool, show_fp: bool) -> d
         "fp_fired": fp_fired_cases,
         "fp_same_rule": fp_same_rule,
         "hits_by_rule": hits_by_rule,
+        "missed_by_rule": missed_by_rule,
     }
+
+
+def covault_scan(binary: Path, rules: Path, paths: list[Path]) -> dict[str, list[dict]]:
+    """Runs the real engine (`covault scan`) with these rules; findings (byte offsets) by path."""
+    cmd = [str(binary), "scan", "--rules", str(rules), "--only", "SECRET", "--format", "jsonl",
+           "--min-score", "0", "--no-pii", "--no-names", "--no-injection", "--jobs", "1", "--no-progress",
+           *map(str, paths)]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"covault scan failed ({p.returncode}): {p.stderr.strip()[:2000]}")
+    out: dict[str, list[dict]] = collections.defaultdict(list)
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            f = json.loads(line)
+            if "path" in f and "start" in f:
+                out[f["path"]].append(f)
+    return out
+
+
+def eval_dev_covault(binary: Path, rules: Path, dev_path: Path) -> dict:
+    """The dev set through the real engine: one file per case; char spans mapped to bytes."""
+    rows = [json.loads(l) for l in open(dev_path, encoding="utf-8")]
+    with tempfile.TemporaryDirectory(prefix="check_rules_") as d:
+        paths = []
+        for i, r in enumerate(rows):
+            p = Path(d) / f"{i:05d}.txt"
+            p.write_bytes(r["text"].encode("utf-8"))
+            paths.append(p)
+        found = covault_scan(binary, rules, paths)
+        res = {"tp_total": 0, "tp_found": 0, "fp_total": 0, "fp_fired": 0,
+               "missed": collections.Counter(), "detectors": collections.Counter()}
+        for i, r in enumerate(rows):
+            fs = found.get(str(paths[i]), [])
+            t = r["text"]
+            if r["case"] == "tp":
+                res["tp_total"] += 1
+                bspans = [(len(t[: s["start"]].encode()), len(t[: s["end"]].encode())) for s in r["spans"]]
+                hit = [f for f in fs if any(f["start"] < b and a < f["end"] for a, b in bspans)]
+                if hit:
+                    res["tp_found"] += 1
+                    res["detectors"].update(f["detector"] == r["rule"] for f in hit[:1])
+                else:
+                    res["missed"][r["rule"]] += 1
+            else:
+                res["fp_total"] += 1
+                res["fp_fired"] += bool(fs)
+    return res
+
+
+def eval_jsonl(sc: Scanner, path: Path, examples: int) -> dict:
+    """A labelled corpus in the bench/scan/corpora format: {"text", "spans": [{start, end, type}]}.
+    Gold = spans of type SECRET; a finding outside every gold span counts as a false positive."""
+    rows = [json.loads(l) for l in open(path, encoding="utf-8")]
+    gold = found = fps = 0
+    fp_by_rule: dict[str, list[str]] = collections.defaultdict(list)
+    missed: list[str] = []
+    nchars = 0
+    for r in rows:
+        text = r.get("text", "")
+        nchars += len(text)
+        spans = [s for s in r.get("spans", []) if s.get("type") == "SECRET"]
+        fs = sc.scan(text)
+        for s in spans:
+            gold += 1
+            if any(overlaps(f, s) for f in fs):
+                found += 1
+            else:
+                missed.append(f"{r.get('id', '?')}: {short(text[max(0, s['start'] - 40):s['end'] + 10], 100)}")
+        for f in fs:
+            if not any(overlaps(f, s) for s in spans):
+                fps += 1
+                fp_by_rule[f.rule].append(f"{r.get('id', '?')}: {short(f.secret, 80)}")
+    print("=" * 78)
+    print(f"LABELLED CORPUS {path}: {len(rows)} records, {nchars / 1e3:.0f} K chars")
+    if gold:
+        print(f"  SECRET spans: {gold}, found: {found} ({found / gold:.3f})")
+        for m in missed[:examples]:
+            print(f"    missed {m}")
+    print(f"  findings outside SECRET spans: {fps}")
+    for rid in sorted(fp_by_rule, key=lambda k: (-len(fp_by_rule[k]), k)):
+        print(f"    {rid}: {len(fp_by_rule[rid])}")
+        for e in fp_by_rule[rid][:examples]:
+            print(f"        {e}")
+    return {"gold": gold, "found": found, "fps": fps}
 
 
 def corpus_files(max_files: int, extra: list[str]) -> list[tuple[str, Path]]:
@@ -445,6 +692,8 @@ def corpus_files(max_files: int, extra: list[str]) -> list[tuple[str, Path]]:
     files += [("cargo-rs", p) for p in rs[:max_files]]
     for d in extra:
         for p in sorted(Path(d).rglob("*")):
+            if {"target", ".git"} & set(p.parts):
+                continue
             if p.is_file() and p.suffix in EXTRA_SUFFIXES:
                 files.append((f"extra:{d}", p))
     return files
@@ -487,6 +736,13 @@ def main() -> int:
     ap.add_argument("--show-missed", action="store_true")
     ap.add_argument("--show-fp", action="store_true")
     ap.add_argument("--corpus-examples", type=int, default=5)
+    ap.add_argument("--engine", choices=["lines", "segments"], default="lines",
+                    help="lines: the documented rule semantics (default); segments: emulate crates/scan's "
+                    "segments and dense-token windows (no rule sees across a line, except PEM blocks)")
+    ap.add_argument("--covault", type=Path, default=None,
+                    help="also run the dev set through this covault binary (`covault scan --rules`)")
+    ap.add_argument("--jsonl", action="append", default=[], type=Path,
+                    help="extra labelled corpus (bench/scan/corpora format; gold = type SECRET)")
     args = ap.parse_args()
 
     rs = load_rules(args.rules)
@@ -497,12 +753,22 @@ def main() -> int:
         print(f"  ERROR {e}")
     for w in rs.warnings:
         print(f"  warning {w}")
-    sc = Scanner(rs)
+    sc = Scanner(rs, args.engine)
+    print(f"ENGINE MODE: {args.engine}")
     dev = eval_dev(sc, args.dev, args.show_missed, args.show_fp) if args.dev.exists() else None
+    other = None
+    if dev:
+        other_mode = "segments" if args.engine == "lines" else "lines"
+        other = eval_dev(Scanner(rs, other_mode), args.dev, False, False, quiet=True)
+        other["mode"] = other_mode
     if dev:
         zero = sorted(r.id for r in rs.rules if dev["hits_by_rule"][r.id] == 0)
         print(f"  rules with zero dev tp hits: {len(zero)}")
         print("    " + ", ".join(zero))
+    real = None
+    if args.covault and dev and not rs.errors:
+        real = eval_dev_covault(args.covault, args.rules, args.dev)
+    labelled = [eval_jsonl(sc, p, args.corpus_examples) for p in args.jsonl]
     corp = None if args.no_corpus else eval_corpus(sc, args.max_files, args.extra, args.corpus_examples)
     print("=" * 78)
     print("SUMMARY")
@@ -511,6 +777,22 @@ def main() -> int:
         print(f"  dev recall (tp): {dev['tp_found']}/{dev['tp_total']} = {dev['recall']:.4f}")
         print(f"  dev fp cases with a finding: {dev['fp_fired']}/{dev['fp_total']}"
               f" (by the rule the case targets: {dev['fp_same_rule']})")
+    if other:
+        print(f"  dev recall in '{other['mode']}' mode: {other['tp_found']}/{other['tp_total']} = {other['recall']:.4f};"
+              f" fp cases with a finding: {other['fp_fired']}/{other['fp_total']}")
+        diff = {k: len(v) for k, v in other["missed_by_rule"].items()}
+        if diff:
+            print("    missed there, by case rule: " + ", ".join(f"{k} {v}" for k, v in sorted(diff.items())))
+    if real:
+        print(f"  dev through {args.covault}: recall {real['tp_found']}/{real['tp_total']}"
+              f" = {real['tp_found'] / real['tp_total']:.4f}; fp cases with a finding:"
+              f" {real['fp_fired']}/{real['fp_total']}; first overlapping finding from the case's rule id:"
+              f" {real['detectors'][True]}/{real['tp_found']}")
+        if real["missed"]:
+            print("    missed there, by case rule: " + ", ".join(f"{k} {v}" for k, v in sorted(real["missed"].items())))
+    for p, l in zip(args.jsonl, labelled):
+        g = f"SECRET recall {l['found']}/{l['gold']}, " if l["gold"] else ""
+        print(f"  {p.name}: {g}findings outside SECRET spans {l['fps']}")
     if corp:
         print(f"  code-corpus findings: {corp['findings']}")
     return 1 if rs.errors else 0
