@@ -141,6 +141,15 @@ impl Finding {
     /// Ordering used when two findings overlap: higher score wins, then a validated value,
     /// then the longer span, then the more sensitive type.
     fn beats(&self, other: &Finding) -> bool {
+        // Between two secret rules, a provider rule names the credential better than a
+        // generic one, even when its checksum failed.
+        if self.kind == EntityType::Secret && other.kind == EntityType::Secret {
+            let generic =
+                |f: &Finding| f.detector.starts_with("generic") || f.detector == "url-basic-auth";
+            if generic(self) != generic(other) {
+                return !generic(self);
+            }
+        }
         let key = |f: &Finding| {
             (
                 (f.score * 1000.0) as i32,
@@ -216,6 +225,19 @@ mod tests {
             let json = serde_json::to_string(t).unwrap();
             assert_eq!(json, format!("\"{}\"", t.as_str()));
         }
+    }
+
+    #[test]
+    fn provider_secret_rules_beat_generic_ones() {
+        let mut generic = f(EntityType::Secret, 0, 40, 0.9);
+        generic.detector = "generic-api-key";
+        let mut github = f(EntityType::Secret, 5, 40, 0.7);
+        github.detector = "github-pat";
+        let out = resolve_overlaps(vec![generic, github]);
+        assert_eq!(
+            (out.len(), out[0].detector, out[0].start),
+            (1, "github-pat", 0)
+        );
     }
 
     #[test]
