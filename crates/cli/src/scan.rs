@@ -97,7 +97,12 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     files.sort();
     files.dedup();
 
-    let results = scan_files(&scanner, &files, &args);
+    // Checked before any file is read: a bad mode or a missing key fails the run up front.
+    let redaction = match &args.redact {
+        Some(dir) => Some((dir.clone(), redact_mode(&args.redact_mode)?)),
+        None => None,
+    };
+    let results = scan_files(&scanner, &files, &args, redaction.as_ref());
     let mut stdout = std::io::stdout().lock();
     let mut total = 0usize;
     let mut failing = 0usize;
@@ -212,7 +217,15 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn scan_files(scanner: &Scanner, files: &[PathBuf], args: &ScanArgs) -> Vec<FileResult> {
+/// Where redacted copies go, and how values are rewritten.
+type Redaction = (PathBuf, RedactMode);
+
+fn scan_files(
+    scanner: &Scanner,
+    files: &[PathBuf],
+    args: &ScanArgs,
+    redaction: Option<&Redaction>,
+) -> Vec<FileResult> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
@@ -229,7 +242,7 @@ fn scan_files(scanner: &Scanner, files: &[PathBuf], args: &ScanArgs) -> Vec<File
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let outcome = scan_file(scanner, path, args);
+                    let outcome = scan_file(scanner, path, args, redaction);
                     if let Outcome::Scanned { bytes: n, .. } = &outcome {
                         bytes.fetch_add(*n, Ordering::Relaxed);
                     }
@@ -266,7 +279,12 @@ fn scan_files(scanner: &Scanner, files: &[PathBuf], args: &ScanArgs) -> Vec<File
         .collect()
 }
 
-fn scan_file(scanner: &Scanner, path: &Path, args: &ScanArgs) -> Outcome {
+fn scan_file(
+    scanner: &Scanner,
+    path: &Path,
+    args: &ScanArgs,
+    redaction: Option<&Redaction>,
+) -> Outcome {
     let data = match read_limited(path, args.max_file_size) {
         Ok(Some(d)) => d,
         Ok(None) => return Outcome::Skipped("larger than --max-file-size"),
@@ -277,9 +295,9 @@ fn scan_file(scanner: &Scanner, path: &Path, args: &ScanArgs) -> Outcome {
     }
     let lossy = std::str::from_utf8(&data).is_err();
     let findings = scanner.scan_bytes(&data);
-    if let Some(dir) = &args.redact
+    if let Some((dir, mode)) = redaction
         && !findings.is_empty()
-        && let Err(e) = write_redacted(dir, path, &data, &findings, args)
+        && let Err(e) = write_redacted(dir, mode, path, &data, &findings)
     {
         return Outcome::Failed(format!("writing redacted copy: {e}"));
     }
@@ -316,14 +334,8 @@ fn read_limited(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
     Ok((data.len() as u64 <= max).then_some(data))
 }
 
-fn write_redacted(
-    dir: &Path,
-    path: &Path,
-    data: &[u8],
-    findings: &[Finding],
-    args: &ScanArgs,
-) -> anyhow::Result<()> {
-    let mode = match args.redact_mode.as_str() {
+fn redact_mode(name: &str) -> anyhow::Result<RedactMode> {
+    Ok(match name {
         "mask" => RedactMode::Mask,
         "drop" => RedactMode::Drop,
         "placeholder" => RedactMode::Placeholder,
@@ -335,9 +347,18 @@ fn write_redacted(
         other => {
             anyhow::bail!("unknown --redact-mode `{other}`: use mask, hash, drop or placeholder")
         }
-    };
+    })
+}
+
+fn write_redacted(
+    dir: &Path,
+    mode: &RedactMode,
+    path: &Path,
+    data: &[u8],
+    findings: &[Finding],
+) -> anyhow::Result<()> {
     let mut vault = PlaceholderVault::new();
-    let out = covault_scan::redact_bytes(data, findings, &mode, &mut vault);
+    let out = covault_scan::redact_bytes(data, findings, mode, &mut vault);
     // Mirror the scanned path below `dir`, without escaping it.
     let relative: PathBuf = path
         .components()

@@ -107,6 +107,16 @@ fn jsonl_sarif_exit_codes_and_redaction() {
         root.join("a.txt").to_str().unwrap(),
     ]);
     assert_eq!(code, 1);
+    // A bad mode fails before anything is scanned.
+    let (code, _, err) = scan(&[
+        "--redact",
+        red.to_str().unwrap(),
+        "--redact-mode",
+        "shred",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown --redact-mode"), "{err}");
     let copy =
         std::fs::read_to_string(red.join(root.join("a.txt").strip_prefix("/").unwrap())).unwrap();
     assert!(

@@ -7,8 +7,8 @@
 
 use crate::finding::{EntityType, Finding, Validation};
 use crate::gazetteer::{
-    self, CITY, COUNTRY, FIRST, FREQUENT, Gazetteers, LAST, NRP, ORG, PLACE, PLACE_HEAD, REGION,
-    STOP, STREET, TITLE, WEEKDAY, WORD,
+    FIRST, FREQUENT, Gazetteers, LAST, NRP, ORG, PLACE, PLACE_HEAD, STOP, STREET, TITLE, WEEKDAY,
+    WORD,
 };
 
 /// One capitalised word (or initial) inside a run.
@@ -511,7 +511,7 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
         return;
     }
 
-    if let Some(score) = person_score(seg, gaz, words, sentence_start, titled, all_caps_run) {
+    if let Some(score) = person_score(seg, words, sentence_start, titled, all_caps_run) {
         let start = if titled && idx == 1 {
             run[0].start
         } else {
@@ -578,13 +578,11 @@ fn place_phrase_len(gaz: &Gazetteers, words: &[Word]) -> Option<usize> {
 
 fn person_score(
     seg: &[u8],
-    gaz: &Gazetteers,
     words: &[Word],
     sentence_start: bool,
     titled: bool,
     all_caps: bool,
 ) -> Option<f32> {
-    let _ = gaz;
     let first = &words[0];
     if first.flags & STOP != 0 && !titled {
         return None;
@@ -667,7 +665,6 @@ fn person_score(
     if cue && words.len() <= 3 && words.iter().all(|w| namey(w) || unknown(w)) {
         return Some(0.7);
     }
-    let _ = (CITY, REGION, COUNTRY, gazetteer::PLACE);
     None
 }
 

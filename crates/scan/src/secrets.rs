@@ -229,7 +229,6 @@ impl SecretRules {
             return;
         }
         rules_seen.sort_unstable();
-        let mut caps = None;
         for &r in rules_seen.iter() {
             let rule = &self.rules[r as usize];
             let (a, b) = if rule.multiline {
@@ -237,16 +236,24 @@ impl SecretRules {
             } else {
                 (lo, hi)
             };
-            let caps = caps.get_or_insert_with(|| rule.regex.create_captures());
-            *caps = rule.regex.create_captures();
             let mut input = Input::new(seg).range(a..b);
-            loop {
-                rule.regex.search_captures(&input, caps);
-                let Some(m) = caps.get_match() else { break };
-                let span = rule
-                    .secret_group
-                    .and_then(|g| caps.get_group(g))
-                    .unwrap_or(m.span());
+            // Most windows hold no match: search first, and pay for capture groups only on a
+            // match of a rule that names its secret.
+            let mut caps = None;
+            while let Some(m) = rule.regex.search(&input) {
+                let span = match rule.secret_group {
+                    Some(g) => {
+                        let caps = caps.get_or_insert_with(|| rule.regex.create_captures());
+                        rule.regex.search_captures(
+                            &Input::new(seg)
+                                .range(m.start()..m.end())
+                                .anchored(regex_automata::Anchored::Yes),
+                            caps,
+                        );
+                        caps.get_group(g).unwrap_or(m.span())
+                    }
+                    None => m.span(),
+                };
                 if let Some((score, validation)) = self.confirm(rule, &seg[span.start..span.end]) {
                     out.push(Finding {
                         kind: EntityType::Secret,

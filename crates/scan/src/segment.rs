@@ -54,7 +54,7 @@ fn key_block_cut(buf: &[u8], eof: bool) -> Option<usize> {
     if let Some(end_marker) = memmem::find(&buf[..limit], b"-----END") {
         return match memchr(b'\n', &buf[end_marker..limit]) {
             Some(nl) => Some(end_marker + nl + 1),
-            None if eof || limit == MAX_KEY_BLOCK => Some(limit.min(char_floor(buf, limit))),
+            None if eof || limit == MAX_KEY_BLOCK => Some(char_floor(buf, limit)),
             None => None,
         };
     }
