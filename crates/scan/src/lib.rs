@@ -59,7 +59,13 @@ fn build(patterns: &[&str], kind: MatchKind) -> Result<Regex, ScanError> {
         .match_kind(kind)
         .utf8_empty(false)
         .nfa_size_limit(Some(64 << 20))
-        .hybrid_cache_capacity(8 << 20);
+        // Overlapping-match sets over many patterns need far more lazy-DFA states than one
+        // pattern; a small cache is cleared over and over on PII-dense text.
+        .hybrid_cache_capacity(if kind == MatchKind::All {
+            32 << 20
+        } else {
+            8 << 20
+        });
     meta::Builder::new()
         .syntax(syntax)
         .configure(config)

@@ -237,23 +237,16 @@ impl SecretRules {
                 (lo, hi)
             };
             let mut input = Input::new(seg).range(a..b);
-            // Most windows hold no match: search first, and pay for capture groups only on a
-            // match of a rule that names its secret.
-            let mut caps = None;
-            while let Some(m) = rule.regex.search(&input) {
-                let span = match rule.secret_group {
-                    Some(g) => {
-                        let caps = caps.get_or_insert_with(|| rule.regex.create_captures());
-                        rule.regex.search_captures(
-                            &Input::new(seg)
-                                .range(m.start()..m.end())
-                                .anchored(regex_automata::Anchored::Yes),
-                            caps,
-                        );
-                        caps.get_group(g).unwrap_or(m.span())
-                    }
-                    None => m.span(),
-                };
+            // One capturing search per match: measured faster than a plain search followed by
+            // an anchored capturing one.
+            let mut caps = rule.regex.create_captures();
+            loop {
+                rule.regex.search_captures(&input, &mut caps);
+                let Some(m) = caps.get_match() else { break };
+                let span = rule
+                    .secret_group
+                    .and_then(|g| caps.get_group(g))
+                    .unwrap_or(m.span());
                 if let Some((score, validation)) = self.confirm(rule, &seg[span.start..span.end]) {
                     out.push(Finding {
                         kind: EntityType::Secret,
