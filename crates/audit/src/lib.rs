@@ -1,105 +1,26 @@
-//! The audit event model: who did what to which resource, what was decided and how it ended.
+//! The audit log's model and its proofs: events (content-free), the hash chain that binds
+//! each event to the one before, the RFC 9162 Merkle tree and the Ed25519-signed checkpoints
+//! over it, verification that names and locates any change, and the export formats.
 //!
-//! Events carry ids, paths, hashes and counts — never file content, prompts or secrets. This
-//! crate defines the record; the store appends it in the same transaction as the change it
-//! describes, so an operation and its event commit together or not at all. The hash chain,
-//! checkpoints and exports build on this model.
+//! This crate computes; it stores nothing and sends nothing. The store appends events (in
+//! the same transaction as the change they describe, chaining them as it goes), the server
+//! ships them to collectors. Events carry ids, paths, hashes and counts — never file
+//! content, prompts or secrets.
 
-use serde::{Deserialize, Serialize};
+mod chain;
+mod checkpoint;
+mod error;
+mod event;
+pub mod merkle;
+mod query;
+mod time;
+mod verify;
 
-/// How an audited operation ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    /// Policy allowed it and it succeeded.
-    Success,
-    /// Policy (or authentication) refused it.
-    Denied,
-    /// Policy allowed it but it failed (not found, integrity error, …).
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Denied => "denied",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
-/// One audit record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEvent {
-    /// Milliseconds since the Unix epoch.
-    pub at_ms: i64,
-    /// Principal id, or `None` when authentication failed.
-    pub principal: Option<String>,
-    /// The token id used, if any (never the token).
-    pub token_id: Option<String>,
-    pub action: String,
-    pub path: Option<String>,
-    pub version: Option<i64>,
-    pub outcome: Outcome,
-    /// Why policy decided as it did, or what failed (an error kind, never content).
-    pub reason: String,
-    pub request_id: Option<String>,
-    pub remote_addr: Option<String>,
-    /// Structured, content-free details: sizes, hashes, counts, tiers.
-    pub detail: serde_json::Value,
-}
-
-/// Milliseconds since the Unix epoch, saturating on clock errors.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// Formats milliseconds since the Unix epoch as RFC 3339 UTC (`2026-11-22T05:09:31.123Z`).
-pub fn format_rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339() {
-        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(
-            format_rfc3339(1_795_324_171_123),
-            "2026-11-22T05:09:31.123Z"
-        );
-        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
-    }
-}
+pub use chain::{ChainHasher, ChainHead, GENESIS, canonical_bytes, chain_hash};
+pub use checkpoint::Checkpoint;
+pub use error::AuditError;
+pub use event::{AiFields, AuditEvent, EventColumns, Outcome, StoredEvent, WorkflowFields};
+pub use merkle::Frontier;
+pub use query::{ActionFilter, AuditQuery, MAX_PAGE};
+pub use time::{format_rfc3339, now_ms};
+pub use verify::{Anchor, MAX_PROBLEMS, Problem, TamperKind, Verifier, VerifyReport};

@@ -17,6 +17,8 @@ pub enum CryptoError {
     WrappedKeyFormat,
     #[error("the system random number generator failed")]
     Random,
+    #[error("invalid public key: expected 64 hexadecimal characters (an Ed25519 key)")]
+    PublicKeyFormat,
     #[error("segment index overflow: the object is too large to encrypt under one key")]
     SegmentOverflow,
 }

@@ -217,6 +217,24 @@ impl Kek {
         Ok(HashKey::from_bytes(self.unwrap_bytes(wrapped, context)?))
     }
 
+    /// Wraps the workspace's audit signing key (its Ed25519 seed).
+    pub fn wrap_signing_key(
+        &self,
+        key: &crate::SigningKey,
+        context: &[u8],
+    ) -> Result<WrappedKey, CryptoError> {
+        self.wrap_bytes(key.seed(), context)
+    }
+
+    pub fn unwrap_signing_key(
+        &self,
+        wrapped: &WrappedKey,
+        context: &[u8],
+    ) -> Result<crate::SigningKey, CryptoError> {
+        let seed = Zeroizing::new(self.unwrap_bytes(wrapped, context)?);
+        crate::SigningKey::from_seed(seed)
+    }
+
     fn wrap_bytes(&self, key: &[u8; KEY_LEN], context: &[u8]) -> Result<WrappedKey, CryptoError> {
         let bytes =
             self.seal_key_bytes(key, &[WRAP_LABEL, self.id.as_str().as_bytes(), context])?;

@@ -3,7 +3,7 @@
 //! fixed-size segments, and the keyed content hash.
 //!
 //! It sits under the store: the store decides *where* bytes go, this crate decides what they
-//! look like. It does no I/O, knows nothing of storage layout or HTTP, and never hand-rolls a
+//! look like (and signs audit checkpoints with Ed25519). It does no I/O, knows nothing of storage layout or HTTP, and never hand-rolls a
 //! primitive: AES-256-GCM comes from aws-lc-rs, Argon2id from `argon2`, BLAKE3 from `blake3`.
 //! Every secret type zeroizes on drop and prints as `[redacted]`.
 
@@ -12,6 +12,7 @@ mod hash;
 mod kek;
 mod random;
 mod segment;
+mod signing;
 
 pub use error::CryptoError;
 pub use hash::{ContentHash, ContentHasher, HashKey};
@@ -20,3 +21,4 @@ pub use random::{random_array, random_id, sha256};
 pub use segment::{
     ObjectIds, SEGMENT_SIZE, SegmentOpener, SegmentSealer, TAG_LEN, sealed_len, segment_count,
 };
+pub use signing::{PUBLIC_KEY_LEN, PublicKey, SIGNATURE_LEN, SigningKey};

@@ -8,6 +8,11 @@ use covault_policy::{Principal, TokenId};
 pub struct RequestContext {
     pub request_id: Option<String>,
     pub remote_addr: Option<String>,
+    pub user_agent: Option<String>,
+    /// The browser session, for console requests.
+    pub session_id: Option<String>,
+    /// Ties together everything one prompt, agent task or workflow run caused.
+    pub correlation_id: Option<String>,
 }
 
 /// An authenticated caller.

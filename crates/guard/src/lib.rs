@@ -9,17 +9,24 @@
 //! transaction as the change, or appended before data is released; if auditing fails, the
 //! operation fails.
 
+mod audit;
 mod caller;
 mod dto;
 mod error;
 mod vault;
 
+pub use audit::{AuditExport, AuditFollow};
 pub use caller::{Caller, RequestContext};
+pub use covault_audit::{
+    AuditQuery, Checkpoint, Outcome, Problem, StoredEvent, TamperKind,
+    VerifyReport as AuditVerifyReport,
+};
 pub use covault_crypto::{KdfParams, generate_key_file};
+pub use covault_policy::Action;
 pub use covault_policy::{PrincipalKind, Tier};
 pub use covault_store::{
-    ByteStream, KekSource, LockMode, NewKekSource, PathLimits, StoreError, VerifyProblem,
-    VerifyReport,
+    ByteStream, KekSource, LockMode, NewKekSource, PathLimits, PruneReport, StoreError,
+    VerifyProblem, VerifyReport,
 };
 pub use dto::{Download, FileInfo, Listing, NewPrincipal, PrincipalInfo, PurgeInfo, VersionInfo};
 pub use error::{ErrorKind, GuardError};

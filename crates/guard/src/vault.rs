@@ -101,7 +101,7 @@ pub struct Initialized {
 
 /// The guarded workspace. Holds the store privately; everything goes through its methods.
 pub struct Vault {
-    ws: Workspace,
+    pub(crate) ws: Workspace,
     _dir: DataDir,
 }
 
@@ -337,7 +337,7 @@ impl Vault {
     /// authorize → act → audit. `act` receives the success event and must commit it (in its
     /// store transaction, or by appending it before releasing data). A denial or a failure is
     /// audited here. Authorization is a value: there is no error path that grants.
-    async fn guarded<T, F, Fut>(
+    pub(crate) async fn guarded<T, F, Fut>(
         &self,
         caller: &Caller,
         action: Action,
@@ -350,6 +350,9 @@ impl Vault {
         Fut: Future<Output = Result<T, GuardError>>,
     {
         let mut event = base_event(caller, action, path);
+        if let Resource::Path { tier, .. } = &resource {
+            event.tier = *tier;
+        }
         match authorize(&caller.principal, action, &resource) {
             Decision::Deny { reason } => {
                 event.outcome = Outcome::Denied;
@@ -767,40 +770,22 @@ impl Vault {
         )
         .await
     }
-
-    /// The newest audit events (for the audit reader and tests).
-    pub async fn recent_audit(
-        &self,
-        caller: &Caller,
-        limit: u32,
-    ) -> Result<Vec<AuditEvent>, GuardError> {
-        self.guarded(
-            caller,
-            Action::AuditRead,
-            Resource::Workspace,
-            None,
-            |event| async move {
-                let events = self.ws.recent_audit(limit.min(10_000)).await?;
-                self.ws.append_audit(&event).await?;
-                Ok(events)
-            },
-        )
-        .await
-    }
 }
 
-fn base_event(caller: &Caller, action: Action, path: Option<&WorkspacePath>) -> AuditEvent {
-    AuditEvent {
-        at_ms: now_ms(),
-        principal: Some(caller.principal.id.clone()),
-        token_id: caller.token_id.as_ref().map(|t| t.to_string()),
-        action: action.as_str().into(),
-        path: path.map(ToString::to_string),
-        version: None,
-        outcome: Outcome::Success,
-        reason: String::new(),
-        request_id: caller.context.request_id.clone(),
-        remote_addr: caller.context.remote_addr.clone(),
-        detail: serde_json::Value::Null,
-    }
+pub(crate) fn base_event(
+    caller: &Caller,
+    action: Action,
+    path: Option<&WorkspacePath>,
+) -> AuditEvent {
+    let context = &caller.context;
+    let mut event = AuditEvent::new(action.as_str());
+    event.principal = Some(caller.principal.id.clone());
+    event.token_id = caller.token_id.as_ref().map(|t| t.to_string());
+    event.session_id = context.session_id.clone();
+    event.path = path.map(ToString::to_string);
+    event.request_id = context.request_id.clone();
+    event.correlation_id = context.correlation_id.clone();
+    event.remote_addr = context.remote_addr.clone();
+    event.user_agent = context.user_agent.clone();
+    event
 }

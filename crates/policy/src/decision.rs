@@ -42,6 +42,10 @@ pub enum Action {
     StoreVerify,
     PrincipalCreate,
     AuditRead,
+    AuditVerify,
+    AuditCheckpoint,
+    AuditPrune,
+    AuditExport,
     Authenticate,
 }
 
@@ -61,13 +65,29 @@ impl Action {
             Action::StoreVerify => "store.verify",
             Action::PrincipalCreate => "principal.create",
             Action::AuditRead => "audit.read",
+            Action::AuditVerify => "audit.verify",
+            Action::AuditCheckpoint => "audit.checkpoint",
+            Action::AuditPrune => "audit.prune",
+            Action::AuditExport => "audit.export",
             Action::Authenticate => "authenticate",
         }
     }
 
     /// Actions that only the local operator (holder of the KEK) may take.
     fn operator_only(self) -> bool {
-        matches!(self, Action::KeysRotate)
+        matches!(
+            self,
+            Action::KeysRotate
+                | Action::AuditVerify
+                | Action::AuditCheckpoint
+                | Action::AuditPrune
+                | Action::AuditExport
+        )
+    }
+
+    /// Actions that read the audit log: for auditors and admins (and the operator).
+    fn reads_audit_log(self) -> bool {
+        matches!(self, Action::AuditRead)
     }
 }
 
@@ -103,6 +123,9 @@ pub enum Decision {
     Deny { reason: &'static str },
 }
 
+/// Roles that may read the audit log.
+const AUDIT_READERS: [&str; 3] = ["auditor", "security-admin", "admin"];
+
 /// Decides whether `principal` may take `action` on `resource`.
 ///
 /// Foundation policy: a known, enabled principal may act on the workspace; key rotation is
@@ -116,7 +139,15 @@ pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> 
     }
     if action.operator_only() && principal.kind != PrincipalKind::Operator {
         return Decision::Deny {
-            reason: "only the local operator may rotate keys",
+            reason: "only the local operator (holder of the data directory and its key) may do this",
+        };
+    }
+    if action.reads_audit_log()
+        && principal.kind != PrincipalKind::Operator
+        && !AUDIT_READERS.contains(&principal.role.as_str())
+    {
+        return Decision::Deny {
+            reason: "reading the audit log needs the auditor, security-admin or admin role",
         };
     }
     Decision::Allow(Permit {
@@ -152,5 +183,16 @@ mod tests {
         assert!(!allowed(&disabled, Action::FileRead));
         assert!(!allowed(&user, Action::KeysRotate));
         assert!(allowed(&op, Action::KeysRotate));
+        assert!(
+            allowed(&user, Action::AuditRead),
+            "admins read the audit log"
+        );
+        assert!(!allowed(&user, Action::AuditPrune));
+        assert!(allowed(&op, Action::AuditPrune));
+        let mut editor = principal(PrincipalKind::User, true);
+        editor.role = "editor".into();
+        assert!(!allowed(&editor, Action::AuditRead));
+        editor.role = "auditor".into();
+        assert!(allowed(&editor, Action::AuditRead));
     }
 }

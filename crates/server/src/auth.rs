@@ -16,27 +16,59 @@ use crate::error::ApiError;
 
 /// Longest `Authorization` header accepted.
 const MAX_AUTH_HEADER: usize = 256;
+/// Longest user agent recorded (longer ones are cut, on a character boundary).
+const MAX_USER_AGENT: usize = 256;
+/// A client may tie its requests together (e.g. one agent task) with this header.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// Up to `max` bytes of `text`, cut on a character boundary.
+fn bounded(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// 1 to 128 characters from `[A-Za-z0-9._:-]`; anything else is ignored, not recorded.
+fn is_valid_correlation_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
 
 pub async fn authenticate(
     State(vault): State<Arc<Vault>>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let context = RequestContext {
-        request_id: request
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        remote_addr: request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
-    };
+    let context = request_context(&request);
     let token = bearer(&request)?;
     let caller = vault.authenticate(&token, context).await?;
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// Who is asking, from where, with what: recorded in every audit event of the request.
+fn request_context(request: &Request) -> RequestContext {
+    let header_text = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    RequestContext {
+        request_id: header_text("x-request-id"),
+        remote_addr: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        user_agent: header_text("user-agent").map(|ua| bounded(&ua, MAX_USER_AGENT)),
+        session_id: None,
+        correlation_id: header_text(CORRELATION_HEADER).filter(|id| is_valid_correlation_id(id)),
+    }
 }
 
 fn bearer(request: &Request) -> Result<SecretString, ApiError> {

@@ -16,6 +16,7 @@ use covault_policy::Tier;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audit_log::Chain;
 use crate::{NewVersion, StoreError, VersionRecord};
 
 /// Most jobs one group commit takes.
@@ -141,10 +142,19 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
             return;
         }
     };
+    // The audit chain's head, read once per batch: this transaction holds the write lock.
+    let mut chain = match Chain::load(&tx) {
+        Ok(chain) => chain,
+        Err(e) => {
+            let why = e.to_string();
+            batch.into_iter().for_each(|job| unrun(job).fail(&why));
+            return;
+        }
+    };
     let mut done = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     for job in jobs.by_ref() {
-        match run_job(&tx, active_kek.as_deref(), job) {
+        match run_job(&tx, active_kek.as_deref(), &mut chain, job) {
             Ok(entry) => done.push(entry),
             Err(failed) => {
                 let (entry, why) = *failed;
@@ -157,6 +167,12 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
                 return;
             }
         }
+    }
+    if let Err(e) = chain.store(&tx) {
+        let why = e.to_string();
+        drop(tx);
+        done.into_iter().for_each(|entry| entry.fail(&why));
+        return;
     }
     match tx.commit() {
         Ok(()) => done.into_iter().for_each(Done::deliver),
@@ -172,6 +188,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
 fn run_job(
     tx: &Connection,
     active_kek: Option<&str>,
+    chain: &mut Chain,
     job: Job,
 ) -> Result<Done, Box<(Done, String)>> {
     match job {
@@ -179,10 +196,12 @@ fn run_job(
             if let Err(e) = tx.execute_batch("SAVEPOINT job") {
                 return Ok(Done::Version(reply, Err(e.into())));
             }
-            let result = commit_version(tx, active_kek, &new, *event);
+            let head = chain.head();
+            let result = commit_version(tx, active_kek, chain, &new, *event);
             let closed = if result.is_ok() {
                 tx.execute_batch("RELEASE job")
             } else {
+                chain.reset(head);
                 tx.execute_batch("ROLLBACK TO job; RELEASE job")
             };
             match closed {
@@ -191,7 +210,7 @@ fn run_job(
             }
         }
         // Single statements: a failing one is undone by SQLite itself.
-        Job::Audit { event, reply } => Ok(Done::Unit(reply, insert_audit(tx, &event))),
+        Job::Audit { event, reply } => Ok(Done::Unit(reply, chain.append(tx, &event).map(drop))),
         Job::EnsureFile {
             id,
             path,
@@ -230,6 +249,7 @@ fn run_job(
 fn commit_version(
     tx: &Connection,
     active_kek: Option<&str>,
+    chain: &mut Chain,
     new: &NewVersion,
     mut event: AuditEvent,
 ) -> Result<VersionRecord, StoreError> {
@@ -290,7 +310,7 @@ fn commit_version(
             .execute(params![version_id, data])?;
     }
     event.version = Some(version);
-    insert_audit(tx, &event)?;
+    chain.append(tx, &event)?;
     Ok(VersionRecord {
         file_id: new.file_id.clone(),
         version,
@@ -305,25 +325,4 @@ fn commit_version(
         wrapped_key: Some(new.wrapped_key.clone()),
         inline: new.inline.is_some(),
     })
-}
-
-fn insert_audit(tx: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO audit_events (at_ms, principal, token_id, action, path, version, outcome, \
-         reason, request_id, remote_addr, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        e.at_ms,
-        e.principal,
-        e.token_id,
-        e.action,
-        e.path,
-        e.version,
-        e.outcome.as_str(),
-        e.reason,
-        e.request_id,
-        e.remote_addr,
-        e.detail.to_string(),
-    ])?;
-    Ok(())
 }

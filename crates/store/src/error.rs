@@ -52,6 +52,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the audit log does not verify at event {seq}: run `covault audit verify`")]
+    AuditTampered { seq: u64 },
     #[error("stored metadata is inconsistent: {0}")]
     Corrupt(String),
     #[error("a background task failed: {0}")]

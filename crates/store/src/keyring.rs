@@ -1,4 +1,4 @@
-//! The unlocked keyring: the active KEK and the content-hash key.
+//! The unlocked keyring: the active KEK, the content-hash key and the audit signing key.
 //!
 //! A [`Keyring`] can only be obtained by presenting a KEK source that passes the stored check
 //! value, so holding one is proof the workspace was unlocked. Derivation (Argon2id) is CPU
@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use covault_crypto::{HashKey, KdfParams, Kek, KekId, KekMaterial};
+use covault_crypto::{HashKey, KdfParams, Kek, KekId, KekMaterial, PublicKey, SigningKey};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
@@ -15,6 +15,8 @@ use crate::meta::{KekRecord, KekSourceKind};
 
 /// Context under which the workspace content-hash key is wrapped.
 pub(crate) const HASH_KEY_CONTEXT: &[u8] = b"covault/content-hash-key";
+/// Context under which the audit checkpoint signing key is wrapped.
+pub(crate) const SIGNING_KEY_CONTEXT: &[u8] = b"covault/audit-signing-key";
 
 /// What unlocks an existing workspace.
 pub enum KekSource {
@@ -45,6 +47,7 @@ pub enum NewKekSource {
 pub struct Keyring {
     pub(crate) kek: Kek,
     pub(crate) hash_key: HashKey,
+    pub(crate) signing_key: SigningKey,
 }
 
 impl fmt::Debug for Keyring {
@@ -56,6 +59,11 @@ impl fmt::Debug for Keyring {
 impl Keyring {
     pub fn kek_id(&self) -> &KekId {
         self.kek.id()
+    }
+
+    /// The public half of the audit signing key, which checkpoints are checked against.
+    pub fn audit_public_key(&self) -> PublicKey {
+        self.signing_key.public_key()
     }
 }
 

@@ -7,6 +7,7 @@
 //! HTTP or policy: callers reach it only through the guard crate, which authorizes and audits.
 //! Every change takes an [`AuditEvent`] that commits in the same transaction.
 
+mod audit_log;
 mod blob;
 mod classify;
 mod committer;
@@ -20,6 +21,7 @@ mod pipeline;
 mod sqlite;
 mod workspace;
 
+pub use audit_log::PruneReport;
 pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
 pub use classify::{ScanSummary, default_scanner};
 pub use covault_audit::AuditEvent;

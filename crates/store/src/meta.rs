@@ -5,10 +5,16 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use covault_audit::AuditEvent;
-use covault_crypto::{ContentHash, KdfParams, KekId, WrappedKey};
+use std::sync::Arc;
+
+use covault_audit::{
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, StoredEvent, VerifyReport as AuditVerifyReport,
+};
+use covault_crypto::{ContentHash, KdfParams, KekId, PublicKey, WrappedKey};
 use covault_policy::{Principal, Tier, TokenHash, TokenId};
 
+use crate::audit_log::PruneReport;
+use crate::keyring::Keyring;
 use crate::{BlobKey, StoreError, WorkspacePath};
 
 /// How a KEK is obtained.
@@ -117,9 +123,17 @@ pub struct NewVersion {
 pub struct InitRecords<'a> {
     pub kek: &'a KekRecord,
     pub hash_key: &'a WrappedKey,
+    pub signing_key: &'a WrappedKey,
     pub operator: &'a Principal,
     pub admin: &'a Principal,
     pub admin_token: &'a TokenRecord,
+}
+
+/// The workspace keys, re-wrapped under a new KEK.
+#[derive(Clone, Copy, Debug)]
+pub struct RotatedKeys<'a> {
+    pub hash_key: &'a WrappedKey,
+    pub signing_key: &'a WrappedKey,
 }
 
 /// A data key to re-wrap during rotation.
@@ -148,7 +162,7 @@ pub trait MetadataStore: Send + Sync {
     async fn rotate_kek(
         &self,
         new_kek: &KekRecord,
-        hash_key: &WrappedKey,
+        keys: RotatedKeys<'_>,
         rewrapped: &[WrappedKeyRow],
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
@@ -223,9 +237,37 @@ pub trait MetadataStore: Send + Sync {
         event: &AuditEvent,
     ) -> Result<(u64, Vec<BlobKey>), StoreError>;
 
+    /// Appends `event` to the audit chain (group commit).
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
-    /// The newest `limit` audit events, newest first.
-    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Events matching `query`, oldest first.
+    async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The writer's chain head.
+    async fn audit_head(&self) -> Result<ChainHead, StoreError>;
+    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
+    /// Signs a checkpoint over everything up to the head (none if nothing is new).
+    async fn audit_checkpoint(
+        &self,
+        keyring: Arc<Keyring>,
+        at_ms: i64,
+    ) -> Result<Option<Checkpoint>, StoreError>;
+    /// Verifies the stored log against its checkpoints and `extra` ones, trusting `key`.
+    async fn audit_verify(
+        &self,
+        key: PublicKey,
+        extra: Vec<Checkpoint>,
+    ) -> Result<AuditVerifyReport, StoreError>;
+    /// Deletes events before `before_ms` up to a checkpoint, appending `event`.
+    async fn audit_prune(
+        &self,
+        before_ms: i64,
+        event: &AuditEvent,
+    ) -> Result<PruneReport, StoreError>;
+    async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError>;
+    async fn set_sink_cursor(&self, name: &str, seq: u64, at_ms: i64) -> Result<(), StoreError>;
+    /// The wrapped audit signing key, if the workspace has one yet.
+    async fn signing_key(&self) -> Result<Option<WrappedKey>, StoreError>;
+    /// Stores a signing key unless one exists (the first writer wins).
+    async fn add_signing_key(&self, key: &WrappedKey) -> Result<(), StoreError>;
 
     /// Every version of every file that has one, with its path (for verification).
     async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;

@@ -4,8 +4,10 @@
 //! backend has its own list, numbered alike, so PostgreSQL can follow the same versions.
 
 /// SQLite migrations: (version, SQL).
-pub(crate) const SQLITE: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_foundation.sql"))];
+pub(crate) const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
+    (2, include_str!("../migrations/sqlite/0002_audit_chain.sql")),
+];
 
 /// The newest schema this build knows.
 pub(crate) fn latest(list: &[(i64, &str)]) -> i64 {

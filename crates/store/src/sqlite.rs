@@ -6,13 +6,16 @@
 //! on a stale snapshot. SQL text is static; values are always bound.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use covault_audit::{AuditEvent, Outcome};
-use covault_crypto::{ContentHash, KdfParams, KekId, WrappedKey};
+use covault_audit::{
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, StoredEvent, VerifyReport as AuditVerifyReport,
+};
+use covault_crypto::{ContentHash, KdfParams, KekId, PublicKey, WrappedKey};
 use covault_policy::{Principal, PrincipalKind, Tier, TokenHash, TokenId};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -20,9 +23,11 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audit_log::{self, PruneReport};
 use crate::committer::{self, Job};
+use crate::keyring::Keyring;
 
-use crate::meta::{InitRecords, KekRecord, KekSourceKind, WrappedKeyRow};
+use crate::meta::{InitRecords, KekRecord, KekSourceKind, RotatedKeys, WrappedKeyRow};
 use crate::migrate;
 use crate::{
     BlobKey, FileRecord, MetadataStore, NewVersion, StoreError, TokenRecord, VersionKind,
@@ -30,12 +35,22 @@ use crate::{
 };
 
 const HASH_KEY_NAME: &str = "content-hash";
+const SIGNING_KEY_NAME: &str = "audit-signing";
+
+async fn blocking<T, F>(work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    crate::keyring::map_task(tokio::task::spawn_blocking(work).await)?
+}
 
 /// SQLite metadata in one database file.
 #[derive(Clone)]
 pub struct SqliteMetadata {
     pool: SqlitePool,
     committer: mpsc::Sender<Job>,
+    path: PathBuf,
 }
 
 impl SqliteMetadata {
@@ -55,7 +70,11 @@ impl SqliteMetadata {
         // The committer's thread lives as long as a handle to this store: it ends when the
         // last sender drops. If it ever died, every write would fail (fail closed).
         let committer = committer::start(path)?;
-        Ok(Self { pool, committer })
+        Ok(Self {
+            pool,
+            committer,
+            path: path.to_owned(),
+        })
     }
 
     async fn submit<T>(
@@ -72,33 +91,23 @@ impl SqliteMetadata {
             .map_err(|_| StoreError::Task("the metadata committer dropped a write".into()))?
     }
 
+    async fn workspace_key(&self, name: &str) -> Result<Option<WrappedKey>, StoreError> {
+        let row = sqlx::query("SELECT kek_id, wrapped FROM workspace_keys WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(WrappedKey {
+                kek_id: KekId::from_stored(row.try_get("kek_id")?),
+                bytes: row.try_get("wrapped")?,
+            })
+        })
+        .transpose()
+    }
+
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-}
-
-async fn insert_audit(
-    tx: &mut Transaction<'static, Sqlite>,
-    e: &AuditEvent,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_events (at_ms, principal, token_id, action, path, version, outcome, \
-         reason, request_id, remote_addr, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-    )
-    .bind(e.at_ms)
-    .bind(e.principal.clone())
-    .bind(e.token_id.clone())
-    .bind(e.action.clone())
-    .bind(e.path.clone())
-    .bind(e.version)
-    .bind(e.outcome.as_str())
-    .bind(e.reason.clone())
-    .bind(e.request_id.clone())
-    .bind(e.remote_addr.clone())
-    .bind(e.detail.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 async fn insert_kek(
@@ -130,11 +139,19 @@ async fn upsert_hash_key(
     tx: &mut Transaction<'static, Sqlite>,
     key: &WrappedKey,
 ) -> Result<(), StoreError> {
+    upsert_workspace_key(tx, HASH_KEY_NAME, key).await
+}
+
+async fn upsert_workspace_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    name: &'static str,
+    key: &WrappedKey,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO workspace_keys (name, kek_id, wrapped) VALUES ($1,$2,$3) \
          ON CONFLICT (name) DO UPDATE SET kek_id = excluded.kek_id, wrapped = excluded.wrapped",
     )
-    .bind(HASH_KEY_NAME)
+    .bind(name)
     .bind(key.kek_id.as_str().to_owned())
     .bind(key.bytes.clone())
     .execute(&mut **tx)
@@ -291,30 +308,6 @@ fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
     })
 }
 
-fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
-    let outcome: String = row.try_get("outcome")?;
-    let detail: String = row.try_get("detail")?;
-    Ok(AuditEvent {
-        at_ms: row.try_get("at_ms")?,
-        principal: row.try_get("principal")?,
-        token_id: row.try_get("token_id")?,
-        action: row.try_get("action")?,
-        path: row.try_get("path")?,
-        version: row.try_get("version")?,
-        outcome: match outcome.as_str() {
-            "success" => Outcome::Success,
-            "denied" => Outcome::Denied,
-            "failed" => Outcome::Failed,
-            _ => return Err(StoreError::Corrupt("bad audit outcome".into())),
-        },
-        reason: row.try_get("reason")?,
-        request_id: row.try_get("request_id")?,
-        remote_addr: row.try_get("remote_addr")?,
-        detail: serde_json::from_str(&detail)
-            .map_err(|_| StoreError::Corrupt("bad audit detail".into()))?,
-    })
-}
-
 macro_rules! version_cols {
     () => {
         "v.file_id AS v_file_id, v.version AS v_version, v.version_id AS v_version_id, \
@@ -362,6 +355,14 @@ impl MetadataStore for SqliteMetadata {
                 .await?;
             tx.commit().await?;
         }
+        let path = self.path.clone();
+        let chained = blocking(move || audit_log::chain_legacy_events(&path)).await?;
+        if chained > 0 {
+            tracing::info!(
+                chained,
+                "chained audit events written before the hash chain"
+            );
+        }
         Ok(())
     }
 
@@ -388,10 +389,11 @@ impl MetadataStore for SqliteMetadata {
         }
         insert_kek(&mut tx, init.kek).await?;
         upsert_hash_key(&mut tx, init.hash_key).await?;
+        upsert_workspace_key(&mut tx, SIGNING_KEY_NAME, init.signing_key).await?;
         insert_principal(&mut tx, init.operator, event.at_ms).await?;
         insert_principal(&mut tx, init.admin, event.at_ms).await?;
         insert_token(&mut tx, init.admin_token).await?;
-        insert_audit(&mut tx, event).await?;
+        crate::audit_log::append_sqlx(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -410,15 +412,9 @@ impl MetadataStore for SqliteMetadata {
     }
 
     async fn hash_key(&self) -> Result<WrappedKey, StoreError> {
-        let row = sqlx::query("SELECT kek_id, wrapped FROM workspace_keys WHERE name = $1")
-            .bind(HASH_KEY_NAME)
-            .fetch_optional(&self.pool)
+        self.workspace_key(HASH_KEY_NAME)
             .await?
-            .ok_or_else(|| StoreError::Corrupt("content-hash key is missing".into()))?;
-        Ok(WrappedKey {
-            kek_id: KekId::from_stored(row.try_get("kek_id")?),
-            bytes: row.try_get("wrapped")?,
-        })
+            .ok_or_else(|| StoreError::Corrupt("content-hash key is missing".into()))
     }
 
     async fn wrapped_keys(&self) -> Result<Vec<WrappedKeyRow>, StoreError> {
@@ -448,10 +444,11 @@ impl MetadataStore for SqliteMetadata {
     async fn rotate_kek(
         &self,
         new_kek: &KekRecord,
-        hash_key: &WrappedKey,
+        keys: RotatedKeys<'_>,
         rewrapped: &[WrappedKeyRow],
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
+        let hash_key = keys.hash_key;
         let mut tx = self.write_tx().await?;
         // Retire first: the partial unique index allows one active KEK at a time.
         sqlx::query(
@@ -462,6 +459,7 @@ impl MetadataStore for SqliteMetadata {
         .await?;
         insert_kek(&mut tx, new_kek).await?;
         upsert_hash_key(&mut tx, hash_key).await?;
+        upsert_workspace_key(&mut tx, SIGNING_KEY_NAME, keys.signing_key).await?;
         for row in rewrapped {
             let done = sqlx::query(
                 "UPDATE versions SET kek_id = $1, wrapped_key = $2 WHERE file_id = $3 AND version = $4 AND wrapped_key IS NOT NULL",
@@ -491,7 +489,7 @@ impl MetadataStore for SqliteMetadata {
                 "{stale} data keys were not re-wrapped; rotation rolled back"
             )));
         }
-        insert_audit(&mut tx, event).await?;
+        crate::audit_log::append_sqlx(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -514,7 +512,7 @@ impl MetadataStore for SqliteMetadata {
         if let Some(token) = token {
             insert_token(&mut tx, token).await?;
         }
-        insert_audit(&mut tx, event).await?;
+        crate::audit_log::append_sqlx(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -694,7 +692,7 @@ impl MetadataStore for SqliteMetadata {
             .bind(file_id.to_owned())
             .execute(&mut *tx)
             .await?;
-        insert_audit(&mut tx, event).await?;
+        crate::audit_log::append_sqlx(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -711,7 +709,7 @@ impl MetadataStore for SqliteMetadata {
             .bind(file_id.to_owned())
             .execute(&mut *tx)
             .await?;
-        insert_audit(&mut tx, event).await?;
+        crate::audit_log::append_sqlx(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -751,7 +749,7 @@ impl MetadataStore for SqliteMetadata {
             .bind(file_id.to_owned())
             .execute(&mut *tx)
             .await?;
-        insert_audit(&mut tx, event).await?;
+        crate::audit_log::append_sqlx(&mut tx, event).await?;
         tx.commit().await?;
         let keys = ids
             .iter()
@@ -771,12 +769,73 @@ impl MetadataStore for SqliteMetadata {
         self.submit(job, answer).await
     }
 
-    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT $1")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(audit_from_row).collect()
+    async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        let (path, query) = (self.path.clone(), query.clone());
+        blocking(move || audit_log::search(&path, &query)).await
+    }
+
+    async fn audit_head(&self) -> Result<ChainHead, StoreError> {
+        let path = self.path.clone();
+        blocking(move || audit_log::head(&path)).await
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        let path = self.path.clone();
+        blocking(move || audit_log::checkpoints(&path)).await
+    }
+
+    async fn audit_checkpoint(
+        &self,
+        keyring: Arc<Keyring>,
+        at_ms: i64,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let path = self.path.clone();
+        blocking(move || audit_log::checkpoint(&path, &keyring.signing_key, at_ms)).await
+    }
+
+    async fn audit_verify(
+        &self,
+        key: PublicKey,
+        extra: Vec<Checkpoint>,
+    ) -> Result<AuditVerifyReport, StoreError> {
+        let path = self.path.clone();
+        blocking(move || audit_log::verify(&path, &key, extra)).await
+    }
+
+    async fn audit_prune(
+        &self,
+        before_ms: i64,
+        event: &AuditEvent,
+    ) -> Result<PruneReport, StoreError> {
+        let (path, event) = (self.path.clone(), event.clone());
+        blocking(move || audit_log::prune(&path, before_ms, &event)).await
+    }
+
+    async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError> {
+        let (path, name) = (self.path.clone(), name.to_owned());
+        blocking(move || audit_log::sink_cursor(&path, &name)).await
+    }
+
+    async fn set_sink_cursor(&self, name: &str, seq: u64, at_ms: i64) -> Result<(), StoreError> {
+        let (path, name) = (self.path.clone(), name.to_owned());
+        blocking(move || audit_log::set_sink_cursor(&path, &name, seq, at_ms)).await
+    }
+
+    async fn signing_key(&self) -> Result<Option<WrappedKey>, StoreError> {
+        self.workspace_key(SIGNING_KEY_NAME).await
+    }
+
+    async fn add_signing_key(&self, key: &WrappedKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO workspace_keys (name, kek_id, wrapped) VALUES ($1,$2,$3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(SIGNING_KEY_NAME)
+        .bind(key.kek_id.as_str().to_owned())
+        .bind(key.bytes.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError> {

@@ -14,14 +14,17 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use covault_audit::AuditEvent;
-use covault_crypto::{DataKey, ObjectIds, SEGMENT_SIZE, random_array};
+use covault_audit::{
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, StoredEvent, VerifyReport as AuditVerifyReport,
+};
+use covault_crypto::{DataKey, ObjectIds, PublicKey, SEGMENT_SIZE, random_array};
 use covault_policy::{Principal, Tier, TokenId};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::keyring::{HASH_KEY_CONTEXT, create_kek, map_task, unlock_kek};
-use crate::meta::{InitRecords, WrappedKeyRow};
+use crate::audit_log::PruneReport;
+use crate::keyring::{HASH_KEY_CONTEXT, SIGNING_KEY_CONTEXT, create_kek, map_task, unlock_kek};
+use crate::meta::{InitRecords, RotatedKeys, WrappedKeyRow};
 use crate::pipeline::{
     BATCH_SEGMENTS, Chunk, Decryptor, Sealed, SealedSource, integrity, object_ids, pump,
     seal_to_blob, verify_version,
@@ -127,12 +130,19 @@ impl Workspace {
             return Err(StoreError::AlreadyInitialized("metadata database".into()));
         }
         let at_ms = event.at_ms;
-        let (record, kek, hash_key, wrapped) = map_task(
+        let (record, keyring, wrapped, wrapped_signing) = map_task(
             tokio::task::spawn_blocking(move || {
                 let (record, kek) = create_kek(&source, at_ms)?;
                 let hash_key = covault_crypto::HashKey::generate()?;
                 let wrapped = kek.wrap_hash_key(&hash_key, HASH_KEY_CONTEXT)?;
-                Ok::<_, StoreError>((record, kek, hash_key, wrapped))
+                let signing_key = covault_crypto::SigningKey::generate()?;
+                let wrapped_signing = kek.wrap_signing_key(&signing_key, SIGNING_KEY_CONTEXT)?;
+                let keyring = Keyring {
+                    kek,
+                    hash_key,
+                    signing_key,
+                };
+                Ok::<_, StoreError>((record, keyring, wrapped, wrapped_signing))
             })
             .await,
         )??;
@@ -141,6 +151,7 @@ impl Workspace {
             InitRecords {
                 kek: &record,
                 hash_key: &wrapped,
+                signing_key: &wrapped_signing,
                 operator,
                 admin,
                 admin_token: token,
@@ -148,12 +159,7 @@ impl Workspace {
             event,
         )
         .await?;
-        Ok(Self::assemble(
-            meta,
-            blobs,
-            options,
-            Keyring { kek, hash_key },
-        ))
+        Ok(Self::assemble(meta, blobs, options, keyring))
     }
 
     /// Opens an existing workspace, unlocking its keyring with `source`.
@@ -169,14 +175,20 @@ impl Workspace {
         }
         let record = meta.active_kek().await?;
         let wrapped = meta.hash_key().await?;
-        let keyring = map_task(
+        let (kek, hash_key) = map_task(
             tokio::task::spawn_blocking(move || {
                 let kek = unlock_kek(&record, &source)?;
                 let hash_key = kek.unwrap_hash_key(&wrapped, HASH_KEY_CONTEXT)?;
-                Ok::<_, StoreError>(Keyring { kek, hash_key })
+                Ok::<_, StoreError>((kek, hash_key))
             })
             .await,
         )??;
+        let signing_key = signing_key(meta.as_ref(), &kek).await?;
+        let keyring = Keyring {
+            kek,
+            hash_key,
+            signing_key,
+        };
         Ok(Self::assemble(meta, blobs, options, keyring))
     }
 
@@ -243,8 +255,68 @@ impl Workspace {
     pub async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         self.meta.append_audit(event).await
     }
+    pub async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        self.meta.audit_search(query).await
+    }
+    /// The newest `limit` events (at most one page), newest first.
     pub async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        self.meta.recent_audit(limit).await
+        let head = self.audit_head().await?;
+        let limit = limit.clamp(1, covault_audit::MAX_PAGE);
+        let query = AuditQuery {
+            after_seq: Some(head.seq.saturating_sub(u64::from(limit))),
+            limit: Some(limit),
+            ..Default::default()
+        };
+        let mut events = self
+            .audit_search(&query)
+            .await?
+            .iter()
+            .map(|e| e.event().map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+    pub async fn audit_head(&self) -> Result<ChainHead, StoreError> {
+        self.meta.audit_head().await
+    }
+    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        self.meta.audit_checkpoints().await
+    }
+    /// Signs a checkpoint over every event so far (none when nothing is new).
+    pub async fn audit_checkpoint(&self, at_ms: i64) -> Result<Option<Checkpoint>, StoreError> {
+        self.meta.audit_checkpoint(self.keyring()?, at_ms).await
+    }
+    /// The key checkpoints are signed with, from the unlocked keyring (so a key swapped into
+    /// the database is never trusted).
+    pub fn audit_public_key(&self) -> Result<PublicKey, StoreError> {
+        Ok(self.keyring()?.audit_public_key())
+    }
+    /// Verifies the audit log against the workspace's own key, its stored checkpoints and
+    /// `extra` ones kept elsewhere.
+    pub async fn audit_verify(
+        &self,
+        extra: Vec<Checkpoint>,
+    ) -> Result<AuditVerifyReport, StoreError> {
+        let key = self.audit_public_key()?;
+        self.meta.audit_verify(key, extra).await
+    }
+    pub async fn audit_prune(
+        &self,
+        before_ms: i64,
+        event: &AuditEvent,
+    ) -> Result<PruneReport, StoreError> {
+        self.meta.audit_prune(before_ms, event).await
+    }
+    pub async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError> {
+        self.meta.sink_cursor(name).await
+    }
+    pub async fn set_sink_cursor(
+        &self,
+        name: &str,
+        seq: u64,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.meta.set_sink_cursor(name, seq, at_ms).await
     }
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.meta.ping().await
@@ -612,22 +684,30 @@ impl Workspace {
                     rewrapped.push(WrappedKeyRow { wrapped, ..row });
                 }
                 let hash_wrapped = new_kek.wrap_hash_key(&old.hash_key, HASH_KEY_CONTEXT)?;
-                Ok::<_, StoreError>((record, rewrapped, hash_wrapped, new_kek))
+                let signing_wrapped =
+                    new_kek.wrap_signing_key(&old.signing_key, SIGNING_KEY_CONTEXT)?;
+                Ok::<_, StoreError>((record, rewrapped, (hash_wrapped, signing_wrapped), new_kek))
             })
             .await,
         )??;
+        let keys = RotatedKeys {
+            hash_key: &hash_wrapped.0,
+            signing_key: &hash_wrapped.1,
+        };
         self.meta
-            .rotate_kek(&record, &hash_wrapped, &rewrapped, event)
+            .rotate_kek(&record, keys, &rewrapped, event)
             .await?;
         self.meta.scrub().await?;
-        let hash_key = self.keyring()?.hash_key.clone();
+        let current = self.keyring()?;
+        let signing_key = signing_key(self.meta.as_ref(), &new_kek).await?;
         let mut guard = self
             .keyring
             .write()
             .map_err(|_| StoreError::Task("keyring lock poisoned".into()))?;
         *guard = Arc::new(Keyring {
             kek: new_kek,
-            hash_key,
+            hash_key: current.hash_key.clone(),
+            signing_key,
         });
         Ok(())
     }
@@ -716,4 +796,21 @@ impl Workspace {
             .await,
         )?
     }
+}
+
+/// Unwraps the audit signing key, creating it first in a workspace made before it existed.
+async fn signing_key(
+    meta: &dyn MetadataStore,
+    kek: &covault_crypto::Kek,
+) -> Result<covault_crypto::SigningKey, StoreError> {
+    if meta.signing_key().await?.is_none() {
+        let fresh = covault_crypto::SigningKey::generate()?;
+        meta.add_signing_key(&kek.wrap_signing_key(&fresh, SIGNING_KEY_CONTEXT)?)
+            .await?;
+    }
+    let wrapped = meta
+        .signing_key()
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("audit signing key is missing".into()))?;
+    Ok(kek.unwrap_signing_key(&wrapped, SIGNING_KEY_CONTEXT)?)
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use covault_audit::{AuditEvent, Outcome};
+use covault_audit::AuditEvent;
 use covault_crypto::{KdfParams, SEGMENT_SIZE, generate_key_file};
 use covault_policy::{IssuedToken, Principal, PrincipalKind, Tier};
 use covault_store::{
@@ -19,19 +19,10 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 fn event(action: &str) -> AuditEvent {
-    AuditEvent {
-        at_ms: covault_audit::now_ms(),
-        principal: Some("test".into()),
-        token_id: None,
-        action: action.into(),
-        path: None,
-        version: None,
-        outcome: Outcome::Success,
-        reason: "test".into(),
-        request_id: None,
-        remote_addr: None,
-        detail: serde_json::Value::Null,
-    }
+    let mut e = AuditEvent::new(action);
+    e.principal = Some("test".into());
+    e.reason = "test".into();
+    e
 }
 
 fn principal(id: &str, kind: PrincipalKind) -> Principal {

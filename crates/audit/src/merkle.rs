@@ -1,0 +1,232 @@
+//! The Merkle tree over the log, as RFC 9162 (Certificate Transparency 2.0) defines it, so a
+//! signed checkpoint commits to every event before it and one event can be proven included
+//! without revealing the others.
+//!
+//! Leaves are the events' leaf hashes (`chain.rs`). [`Frontier`] is the compact range that
+//! an appender keeps: the roots of the perfect subtrees that make up a tree of `size` leaves,
+//! largest first, enough to compute the root and to keep appending. It is stored with each
+//! checkpoint, so pruning old events does not stop verification from carrying on.
+
+use covault_crypto::sha256;
+
+use crate::AuditError;
+
+/// `SHA-256(0x01 || left || right)`.
+pub fn node_hash(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
+    let mut input = [0u8; 65];
+    input[0] = 0x01;
+    input[1..33].copy_from_slice(left);
+    input[33..].copy_from_slice(right);
+    sha256(&input)
+}
+
+/// The root of an empty tree: the hash of the empty string.
+pub fn empty_root() -> [u8; 32] {
+    sha256(&[])
+}
+
+/// The compact range of a tree: roots of its perfect subtrees, largest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    // INVARIANT: one entry per set bit of `size`, from the highest bit down.
+    nodes: Vec<[u8; 32]>,
+}
+
+impl Frontier {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Adds the next leaf.
+    pub fn push(&mut self, leaf: [u8; 32]) {
+        let mut node = leaf;
+        let mut size = self.size;
+        while size & 1 == 1 {
+            // Every set low bit is a subtree of the same height as `node`: merge.
+            if let Some(left) = self.nodes.pop() {
+                node = node_hash(&left, &node);
+            }
+            size >>= 1;
+        }
+        self.nodes.push(node);
+        self.size += 1;
+    }
+
+    /// The tree's root (RFC 9162 `MTH`).
+    pub fn root(&self) -> [u8; 32] {
+        let mut nodes = self.nodes.iter().rev();
+        let Some(last) = nodes.next() else {
+            return empty_root();
+        };
+        nodes.fold(*last, |acc, left| node_hash(left, &acc))
+    }
+
+    /// The stored form: the nodes concatenated.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.nodes.concat()
+    }
+
+    /// Rebuilds a frontier from its size and stored nodes.
+    pub fn from_bytes(size: u64, bytes: &[u8]) -> Result<Self, AuditError> {
+        let expected = size.count_ones() as usize;
+        if bytes.len() != expected * 32 {
+            return Err(AuditError::BadField {
+                field: "frontier",
+                why: format!(
+                    "a tree of {size} events needs {expected} nodes, found {} bytes",
+                    bytes.len()
+                ),
+            });
+        }
+        let nodes = bytes
+            .chunks_exact(32)
+            .map(|c| {
+                let mut n = [0u8; 32];
+                n.copy_from_slice(c);
+                n
+            })
+            .collect();
+        Ok(Self { size, nodes })
+    }
+}
+
+/// The root of the tree over `leaves` (RFC 9162 `MTH`), recursively.
+pub fn root_of(leaves: &[[u8; 32]]) -> [u8; 32] {
+    match leaves.len() {
+        0 => empty_root(),
+        1 => leaves[0],
+        n => {
+            let k = split_point(n);
+            node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
+        }
+    }
+}
+
+/// The largest power of two smaller than `n` (n ≥ 2).
+fn split_point(n: usize) -> usize {
+    let mut k = 1;
+    while k << 1 < n {
+        k <<= 1;
+    }
+    k
+}
+
+/// The audit path of leaf `index` in the tree over `leaves` (RFC 9162 `PATH`).
+pub fn inclusion_proof(leaves: &[[u8; 32]], index: usize) -> Option<Vec<[u8; 32]>> {
+    if index >= leaves.len() {
+        return None;
+    }
+    let mut path = Vec::new();
+    collect_path(leaves, index, &mut path);
+    Some(path)
+}
+
+fn collect_path(leaves: &[[u8; 32]], index: usize, path: &mut Vec<[u8; 32]>) {
+    let n = leaves.len();
+    if n <= 1 {
+        return;
+    }
+    let k = split_point(n);
+    if index < k {
+        collect_path(&leaves[..k], index, path);
+        path.push(root_of(&leaves[k..]));
+    } else {
+        collect_path(&leaves[k..], index - k, path);
+        path.push(root_of(&leaves[..k]));
+    }
+}
+
+/// Checks an audit path (RFC 9162 §2.1.3.2): is `leaf` at `index` of a tree of `size`
+/// leaves with this `root`?
+pub fn verify_inclusion(
+    leaf: &[u8; 32],
+    index: u64,
+    size: u64,
+    path: &[[u8; 32]],
+    root: &[u8; 32],
+) -> bool {
+    if index >= size {
+        return false;
+    }
+    let (mut fnode, mut snode) = (index, size - 1);
+    let mut r = *leaf;
+    for p in path {
+        if snode == 0 {
+            return false;
+        }
+        if fnode & 1 == 1 || fnode == snode {
+            r = node_hash(p, &r);
+            while fnode & 1 == 0 && fnode != 0 {
+                fnode >>= 1;
+                snode >>= 1;
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    snode == 0 && r == *root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(n: usize) -> Vec<[u8; 32]> {
+        (0..n).map(|i| sha256(&i.to_be_bytes())).collect()
+    }
+
+    #[test]
+    fn frontier_matches_the_recursive_definition() {
+        let all = leaves(70);
+        let mut f = Frontier::default();
+        assert_eq!(f.root(), empty_root());
+        for (i, leaf) in all.iter().enumerate() {
+            f.push(*leaf);
+            assert_eq!(f.root(), root_of(&all[..=i]), "size {}", i + 1);
+            let again = Frontier::from_bytes(f.size(), &f.to_bytes()).unwrap();
+            assert_eq!(again, f);
+        }
+        assert!(Frontier::from_bytes(3, &[0u8; 32]).is_err());
+    }
+
+    #[test]
+    fn inclusion_proofs_verify_and_bind_position() {
+        for n in 1..40 {
+            let all = leaves(n);
+            let root = root_of(&all);
+            for i in 0..n {
+                let path = inclusion_proof(&all, i).unwrap();
+                assert!(verify_inclusion(&all[i], i as u64, n as u64, &path, &root));
+                let other = (i + 1) % n;
+                if other != i {
+                    assert!(!verify_inclusion(
+                        &all[i],
+                        other as u64,
+                        n as u64,
+                        &path,
+                        &root
+                    ));
+                }
+                assert!(!verify_inclusion(
+                    &sha256(b"x"),
+                    i as u64,
+                    n as u64,
+                    &path,
+                    &root
+                ));
+            }
+            assert!(inclusion_proof(&all, n).is_none());
+        }
+    }
+
+    #[test]
+    fn known_answer_from_rfc_structure() {
+        // MTH of two leaves is node(leaf0, leaf1); of three, node(node(l0, l1), l2).
+        let l = leaves(3);
+        assert_eq!(root_of(&l[..2]), node_hash(&l[0], &l[1]));
+        assert_eq!(root_of(&l), node_hash(&node_hash(&l[0], &l[1]), &l[2]));
+    }
+}
