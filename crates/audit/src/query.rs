@@ -49,12 +49,12 @@ impl AuditQuery {
             ("request_id", &self.request_id),
         ];
         for (name, value) in fields {
-            if let Some(v) = value {
-                if v.is_empty() || v.len() > MAX_FILTER_LEN || v.chars().any(char::is_control) {
-                    return Err(format!(
-                        "`{name}` must be 1 to {MAX_FILTER_LEN} printable characters"
-                    ));
-                }
+            if let Some(v) = value
+                && (v.is_empty() || v.len() > MAX_FILTER_LEN || v.chars().any(char::is_control))
+            {
+                return Err(format!(
+                    "`{name}` must be 1 to {MAX_FILTER_LEN} printable characters"
+                ));
             }
         }
         if let Some(path) = &self.path

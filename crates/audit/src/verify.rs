@@ -262,7 +262,8 @@ impl Verifier {
                     .problems
                     .iter()
                     .any(|p| (from..=cp.tree_size).contains(&p.seq));
-            if !(root_ok && chain_ok) && !explained {
+            let matches = root_ok && chain_ok;
+            if !explained && !matches {
                 self.problem(
                     TamperKind::Rewrite,
                     from,

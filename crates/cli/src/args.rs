@@ -164,8 +164,108 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// The tamper-evident audit log: search, tail, verify, checkpoint, prune
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the OpenAPI document
     Openapi,
+}
+
+/// Filters shared by `audit search` and `audit tail`.
+#[derive(Args, Clone)]
+pub struct AuditFilters {
+    /// Events at or after: RFC 3339 UTC, milliseconds, or an age (30m, 12h, 7d)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Events before (same forms as --since)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// A principal id (usr_…)
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// An action (file.read) or a family (file.*)
+    #[arg(long)]
+    pub action: Option<String>,
+    /// A path or directory (whole components)
+    #[arg(long)]
+    pub path: Option<String>,
+    /// success, denied or failed
+    #[arg(long)]
+    pub outcome: Option<String>,
+    #[arg(long)]
+    pub correlation_id: Option<String>,
+    #[arg(long)]
+    pub request_id: Option<String>,
+    /// Start after this event position
+    #[arg(long)]
+    pub after: Option<u64>,
+    /// Page size (1 to 1000)
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Search the log (needs the auditor, security-admin or admin role)
+    Search {
+        #[command(flatten)]
+        filters: AuditFilters,
+        /// Fetch every page
+        #[arg(long)]
+        all: bool,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show the newest events; with -f, keep printing new ones as they are appended
+    Tail {
+        #[command(flatten)]
+        filters: AuditFilters,
+        #[arg(short, long)]
+        follow: bool,
+        /// How many recent events to show first
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u32,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Verify the whole log from genesis (or its pruning anchor): every hash, link and
+    /// signed checkpoint; names and locates any change (exit 3 on problems)
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Checkpoints kept outside the workspace (audit.checkpoint_file), JSON lines
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a checkpoint over every event so far
+    Checkpoint {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Delete events older than --before, back to the newest signed checkpoint before it
+    Prune {
+        #[command(flatten)]
+        data: DataArgs,
+        /// RFC 3339 UTC, milliseconds, or an age (90d)
+        #[arg(long)]
+        before: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print the Ed25519 public key that signs checkpoints (hex)
+    PublicKey {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]

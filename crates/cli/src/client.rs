@@ -30,14 +30,14 @@ pub fn print_line(text: &str) {
     println!("{text}");
 }
 
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: SecretString,
 }
 
 impl Client {
-    fn new(args: &ClientArgs) -> anyhow::Result<Self> {
+    pub(crate) fn new(args: &ClientArgs) -> anyhow::Result<Self> {
         let base = args
             .url
             .clone()
@@ -72,7 +72,12 @@ impl Client {
         })
     }
 
-    fn request(&self, method: Method, route: &str, path: Option<&str>) -> RequestBuilder {
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        route: &str,
+        path: Option<&str>,
+    ) -> RequestBuilder {
         let mut url = format!("{}{route}", self.base);
         if let Some(path) = path {
             let encoded: Vec<String> = path
@@ -90,7 +95,7 @@ impl Client {
 }
 
 /// Turns a non-success response into an error carrying the server's message.
-async fn check(response: Response) -> anyhow::Result<Response> {
+pub(crate) async fn check(response: Response) -> anyhow::Result<Response> {
     if response.status().is_success() {
         return Ok(response);
     }
@@ -103,7 +108,7 @@ async fn check(response: Response) -> anyhow::Result<Response> {
     Err(anyhow!("{message} ({kind}, HTTP {})", status.as_u16()))
 }
 
-async fn send(builder: RequestBuilder) -> anyhow::Result<Response> {
+pub(crate) async fn send(builder: RequestBuilder) -> anyhow::Result<Response> {
     let response = builder.send().await.map_err(|e| {
         anyhow!("cannot reach covault: {e} (is `covault serve` running? check COVAULT_URL)")
     })?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use covault_guard::{PathLimits, Tier, VaultLimits};
-use covault_server::{ServerConfig, TlsFiles};
+use covault_server::{AuditTaskConfig, ServerConfig, TlsFiles};
 use serde::Deserialize;
 
 use crate::env;
@@ -23,6 +23,7 @@ struct RawConfig {
     limits: RawLimits,
     store: RawStore,
     classification: RawClassification,
+    audit: RawAudit,
     keys: RawKeys,
     log: RawLog,
 }
@@ -93,6 +94,33 @@ impl RawClassification {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAudit {
+    checkpoint_interval_seconds: u64,
+    checkpoint_file: String,
+    retention_days: u64,
+}
+
+impl RawAudit {
+    fn tasks(&self, data_dir: &Path) -> anyhow::Result<AuditTaskConfig> {
+        if self.checkpoint_interval_seconds == 0 || self.checkpoint_interval_seconds > 86_400 {
+            bail!("audit.checkpoint_interval_seconds must be between 1 and 86400");
+        }
+        if self.retention_days > 36_500 {
+            bail!("audit.retention_days must be at most 36500 (0 keeps everything)");
+        }
+        Ok(AuditTaskConfig {
+            checkpoint_interval: Duration::from_secs(self.checkpoint_interval_seconds),
+            checkpoint_file: (!self.checkpoint_file.is_empty())
+                .then(|| data_dir.join(&self.checkpoint_file)),
+            retention: (self.retention_days > 0)
+                .then(|| Duration::from_secs(self.retention_days * 86_400)),
+            ..AuditTaskConfig::default()
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawKeys {
     key_file: String,
 }
@@ -108,6 +136,7 @@ struct RawLog {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub server: ServerConfig,
+    pub audit: AuditTaskConfig,
     pub limits: VaultLimits,
     pub key_file: Option<PathBuf>,
     pub log_level: String,
@@ -194,6 +223,7 @@ impl Config {
                 scan_limit: raw.classification.scan_limit_bytes,
                 classification: raw.classification.policy()?,
             },
+            audit: raw.audit.tasks(data_dir)?,
             key_file,
             log_level: raw.log.level,
             log_json,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use covault_guard::{InitOptions, LockMode, OpenOptions, RequestContext, Tier, Vault};
-use covault_server::Application;
+use covault_server::{Application, AuditTasks};
 use futures_util::stream;
 use secrecy::ExposeSecret;
 
@@ -63,7 +63,7 @@ fn write_config(dir: &Path, key_file: Option<&Path>) -> anyhow::Result<()> {
     std::fs::write(&path, text).with_context(|| format!("writing `{}`", path.display()))
 }
 
-async fn open(
+pub(crate) async fn open(
     dir: &Path,
     config: &Config,
     lock: LockMode,
@@ -128,14 +128,19 @@ pub async fn serve(data: &DataArgs, listen: Option<SocketAddr>) -> anyhow::Resul
     }
     init_logging(&config);
     let opened = open(&dir, &config, LockMode::Exclusive).await?;
-    run_server(opened.vault, config).await
+    run_server(opened, config).await
 }
 
-async fn run_server(vault: Vault, config: Config) -> anyhow::Result<ExitCode> {
-    let app = Application::build(config.server, Arc::new(vault)).await?;
+async fn run_server(opened: covault_guard::Opened, config: Config) -> anyhow::Result<ExitCode> {
+    let vault = Arc::new(opened.vault);
+    let app = Application::build(config.server, Arc::clone(&vault)).await?;
+    let audit = AuditTasks::start(Arc::clone(&vault), opened.operator, config.audit);
     eprintln!("covault listening on {}", app.url());
     tracing::info!(url = %app.url(), "listening");
-    app.run_until(shutdown_signal()).await?;
+    let served = app.run_until(shutdown_signal()).await;
+    // A last checkpoint covers everything the server did before it stopped.
+    audit.shutdown().await;
+    served?;
     eprintln!("covault stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -300,7 +305,7 @@ pub async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<ExitCode> {
         "in another terminal:  source {} && ./target/debug/covault ls /",
         env_file.display()
     );
-    run_server(opened.vault, config).await
+    run_server(opened, config).await
 }
 
 async fn create_demo(dir: &Path, key_file: &Path, listen: SocketAddr) -> anyhow::Result<()> {

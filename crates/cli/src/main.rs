@@ -2,6 +2,7 @@
 //! (0 success, 1 error, 2 usage, 3 `verify` found problems; `scan`: 1 findings, 2 errors).
 
 mod args;
+mod audit;
 mod client;
 mod config;
 mod env;
@@ -59,6 +60,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     kdf,
                 },
         } => local::rotate(&data, new_key_file.as_deref(), &kdf).await,
+        Command::Audit { command } => audit::run(command).await,
         Command::Openapi => {
             client::print_line(&covault_server::openapi_json());
             Ok(ExitCode::SUCCESS)

@@ -133,6 +133,23 @@ impl Vault {
         }
     }
 
+    /// The stored checkpoints, oldest first.
+    pub async fn audit_checkpoints(&self, caller: &Caller) -> Result<Vec<Checkpoint>, GuardError> {
+        self.guarded(
+            caller,
+            Action::AuditRead,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let checkpoints = self.ws.audit_checkpoints().await?;
+                event.detail = serde_json::json!({ "checkpoints": checkpoints.len() });
+                self.ws.append_audit(&event).await?;
+                Ok(checkpoints)
+            },
+        )
+        .await
+    }
+
     /// The public key that checkpoints are signed with (hex), from the unlocked keyring.
     pub fn audit_public_key(&self) -> Result<String, GuardError> {
         Ok(self.ws.audit_public_key()?.to_hex())

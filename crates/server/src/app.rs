@@ -20,7 +20,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::{auth, error, files, openapi, tls};
+use crate::{audit, auth, error, files, openapi, tls};
 
 /// A certificate chain and private key, PEM-encoded.
 #[derive(Clone, Debug)]
@@ -202,6 +202,8 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         .route("/v1/restore/{*path}", axum::routing::post(files::restore))
         .route("/v1/purge/{*path}", axum::routing::post(files::purge))
         .route("/v1/label/{*path}", axum::routing::put(files::label))
+        .route("/v1/audit/events", get(audit::events))
+        .route("/v1/audit/checkpoints", get(audit::checkpoints))
         .route_layer(middleware::from_fn_with_state(
             vault.clone(),
             auth::authenticate,

@@ -4,6 +4,8 @@
 //! request ids and error kinds — never file paths' content, bodies or tokens.
 
 mod app;
+mod audit;
+mod audit_tasks;
 mod auth;
 mod error;
 mod files;
@@ -11,4 +13,5 @@ mod openapi;
 mod tls;
 
 pub use app::{Application, ServerConfig, ServerError, TlsFiles};
+pub use audit_tasks::{AuditTaskConfig, AuditTasks};
 pub use openapi::openapi_json;

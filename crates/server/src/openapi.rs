@@ -4,14 +4,16 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{error, files};
+use crate::{audit, error, files};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "covault", description = "Encrypted, versioned workspace behind one authorize → act → audit path."),
     paths(files::whoami, files::list, files::put, files::get, files::delete, files::stat,
-        files::history, files::restore, files::purge, files::label),
-    components(schemas(error::ErrorBody, error::ErrorDetail, files::RestoreBody, files::LabelBody)),
+        files::history, files::restore, files::purge, files::label, audit::events,
+        audit::checkpoints),
+    components(schemas(error::ErrorBody, error::ErrorDetail, files::RestoreBody, files::LabelBody,
+        audit::Checkpoints)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -299,7 +299,7 @@ const CHECKPOINT_COLS: &str =
 
 fn checkpoint_from_row(
     r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(i64, Vec<u8>, Vec<u8>, Vec<u8>, i64, String, String)> {
+) -> rusqlite::Result<CheckpointRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,

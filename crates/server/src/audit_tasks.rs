@@ -1,0 +1,163 @@
+//! The audit log's background work while `covault serve` runs: signed checkpoints on a
+//! timer (and a last one at shutdown), each optionally appended to a file outside the data
+//! directory, and retention pruning. All of it acts as the local operator through the
+//! [`Vault`]; nothing here touches the store.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use covault_guard::{Caller, Checkpoint, Vault};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What the audit tasks do.
+#[derive(Clone, Debug)]
+pub struct AuditTaskConfig {
+    /// How often to sign a checkpoint (when there are new events).
+    pub checkpoint_interval: Duration,
+    /// A file (outside the data directory, ideally on other storage) that receives every
+    /// checkpoint as a JSON line, so `covault audit verify --checkpoints FILE` can catch a
+    /// log rewritten by someone with database access.
+    pub checkpoint_file: Option<PathBuf>,
+    /// Keep events this long; `None` keeps everything.
+    pub retention: Option<Duration>,
+    /// How often to prune when retention is set.
+    pub prune_interval: Duration,
+}
+
+impl Default for AuditTaskConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_interval: Duration::from_secs(60),
+            checkpoint_file: None,
+            retention: None,
+            prune_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The running tasks; [`AuditTasks::shutdown`] stops them after a final checkpoint.
+pub struct AuditTasks {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl AuditTasks {
+    pub fn start(vault: Arc<Vault>, operator: Caller, config: AuditTaskConfig) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = vec![tokio::spawn(checkpoints(
+            Arc::clone(&vault),
+            operator.clone(),
+            config.clone(),
+            stopped.clone(),
+        ))];
+        if let Some(retention) = config.retention {
+            tasks.push(tokio::spawn(prune(
+                vault,
+                operator,
+                retention,
+                config.prune_interval,
+                stopped,
+            )));
+        }
+        Self { stop, tasks }
+    }
+
+    /// Stops every task; the checkpoint task signs a last checkpoint first.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "an audit task failed");
+            }
+        }
+    }
+}
+
+/// Waits for `period` or a stop; true when stopping.
+async fn wait(period: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(period) => *stopped.borrow(),
+        _ = stopped.changed() => true,
+    }
+}
+
+async fn checkpoints(
+    vault: Arc<Vault>,
+    operator: Caller,
+    config: AuditTaskConfig,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let stopping = wait(config.checkpoint_interval, &mut stopped).await;
+        checkpoint_once(&vault, &operator, config.checkpoint_file.as_ref()).await;
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Signs a checkpoint if there is anything new, and copies it to the checkpoint file.
+pub(crate) async fn checkpoint_once(vault: &Vault, operator: &Caller, file: Option<&PathBuf>) {
+    match vault.audit_checkpoint(operator).await {
+        Ok(Some(cp)) => {
+            tracing::info!(tree_size = cp.tree_size, "signed an audit checkpoint");
+            if let Some(path) = file
+                && let Err(e) = append_checkpoint(path.clone(), cp).await
+            {
+                tracing::error!(file = %path.display(), error = %e, "could not copy an audit checkpoint to its file");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "could not sign an audit checkpoint"),
+    }
+}
+
+/// Appends `cp` as one JSON line and fsyncs the file.
+async fn append_checkpoint(path: PathBuf, cp: Checkpoint) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        let mut line = serde_json::to_vec(&cp).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        file.write_all(&line)?;
+        file.sync_all()
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+async fn prune(
+    vault: Arc<Vault>,
+    operator: Caller,
+    retention: Duration,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        if wait(interval, &mut stopped).await {
+            return;
+        }
+        let keep_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let before = covault_audit_now().saturating_sub(keep_ms);
+        match vault.audit_prune(&operator, before).await {
+            Ok(report) if report.deleted > 0 => tracing::info!(
+                deleted = report.deleted,
+                anchored_at = report.anchored_at,
+                "pruned audit events past retention"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "could not prune the audit log"),
+        }
+    }
+}
+
+fn covault_audit_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
