@@ -134,6 +134,8 @@ async fn health_ready_and_openapi_need_no_token() {
         "/v1/history/{path}",
         "/v1/purge/{path}",
         "/v1/label/{path}",
+        "/v1/audit/events",
+        "/v1/audit/checkpoints",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -153,6 +155,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/restore/a.txt"),
     ("POST", "/v1/purge/a.txt"),
     ("PUT", "/v1/label/a.txt"),
+    ("GET", "/v1/audit/events"),
+    ("GET", "/v1/audit/events?follow=true"),
+    ("GET", "/v1/audit/checkpoints"),
 ];
 
 #[tokio::test]
