@@ -297,9 +297,7 @@ pub(crate) fn head(path: &Path) -> Result<ChainHead, StoreError> {
 const CHECKPOINT_COLS: &str =
     "tree_size, chain_hash, merkle_root, frontier, at_ms, public_key, signature";
 
-fn checkpoint_from_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<CheckpointRow> {
+fn checkpoint_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckpointRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
