@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use covault_guard::{PathLimits, Tier, VaultLimits};
+use covault_server::sinks::{SinkConfig, SinkTarget};
 use covault_server::{AuditTaskConfig, ServerConfig, TlsFiles};
 use serde::Deserialize;
 
@@ -98,6 +99,95 @@ struct RawAudit {
     checkpoint_interval_seconds: u64,
     checkpoint_file: String,
     retention_days: u64,
+    #[serde(default)]
+    sinks: Vec<RawSink>,
+}
+
+/// One `[[audit.sinks]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSink {
+    name: String,
+    /// file, syslog-udp, syslog-tcp, syslog-tls or otlp-http.
+    kind: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    server_name: String,
+    #[serde(default)]
+    ca_file: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    facility: String,
+    batch: Option<u32>,
+    /// HTTP header → name of the environment variable holding its value (secrets stay out
+    /// of the file).
+    #[serde(default)]
+    headers_from_env: std::collections::BTreeMap<String, String>,
+}
+
+impl RawSink {
+    fn sink(&self, data_dir: &Path) -> anyhow::Result<SinkConfig> {
+        let at = || format!("audit.sinks `{}`", self.name);
+        let addr = || -> anyhow::Result<SocketAddr> {
+            self.address
+                .parse()
+                .with_context(|| format!("{}: address `{}` is not ip:port", at(), self.address))
+        };
+        let file = |p: &str| (!p.is_empty()).then(|| data_dir.join(p));
+        let target = match self.kind.as_str() {
+            "file" => SinkTarget::File {
+                path: file(&self.path).with_context(|| format!("{}: set `path`", at()))?,
+            },
+            "syslog-udp" => SinkTarget::SyslogUdp { addr: addr()? },
+            "syslog-tcp" => SinkTarget::SyslogTcp { addr: addr()? },
+            "syslog-tls" => SinkTarget::SyslogTls {
+                addr: addr()?,
+                server_name: self.server_name.clone(),
+                ca_file: file(&self.ca_file),
+            },
+            "otlp-http" => SinkTarget::OtlpHttp {
+                url: self.url.clone(),
+                headers: self.headers()?,
+            },
+            other => bail!(
+                "{}: kind `{other}` is not file, syslog-udp, syslog-tcp, syslog-tls or otlp-http",
+                at()
+            ),
+        };
+        let mut sink = SinkConfig::new(self.name.clone(), target);
+        if !self.format.is_empty() {
+            sink.format = self.format.parse().with_context(at)?;
+        }
+        if !self.facility.is_empty() {
+            sink.encode.facility = self.facility.parse().with_context(at)?;
+        }
+        if let Some(batch) = self.batch {
+            sink.batch = batch;
+        }
+        sink.validate().with_context(at)?;
+        Ok(sink)
+    }
+
+    fn headers(&self) -> anyhow::Result<Vec<(String, secrecy::SecretString)>> {
+        self.headers_from_env
+            .iter()
+            .map(|(header, var)| {
+                let value = std::env::var(var).with_context(|| {
+                    format!(
+                        "audit.sinks `{}`: header `{header}` comes from ${var}, which is not set",
+                        self.name
+                    )
+                })?;
+                Ok((header.clone(), secrecy::SecretString::from(value)))
+            })
+            .collect()
+    }
 }
 
 impl RawAudit {
@@ -114,6 +204,11 @@ impl RawAudit {
                 .then(|| data_dir.join(&self.checkpoint_file)),
             retention: (self.retention_days > 0)
                 .then(|| Duration::from_secs(self.retention_days * 86_400)),
+            sinks: self
+                .sinks
+                .iter()
+                .map(|s| s.sink(data_dir))
+                .collect::<anyhow::Result<_>>()?,
             ..AuditTaskConfig::default()
         })
     }
@@ -312,6 +407,38 @@ mod tests {
         assert!(load_with(Some("[classification]\nrestricted = [\"NOPE\"]\n")).is_err());
         assert!(load_with(Some("[server]\ntls_cert = \"a.pem\"\n")).is_err());
         assert!(load_with(Some("[server]\nlisten = \"nowhere\"\n")).is_err());
+    }
+
+    #[test]
+    fn audit_settings_and_sinks() {
+        let config = load_with(Some(
+            "[audit]\ncheckpoint_interval_seconds = 5\nretention_days = 30\n\
+             [[audit.sinks]]\nname = \"siem\"\nkind = \"syslog-tcp\"\naddress = \"127.0.0.1:6514\"\n\
+             [[audit.sinks]]\nname = \"archive\"\nkind = \"file\"\npath = \"audit.ocsf\"\nformat = \"ocsf\"\n",
+        ))
+        .unwrap();
+        assert_eq!(config.audit.checkpoint_interval, Duration::from_secs(5));
+        assert_eq!(
+            config.audit.retention,
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        let names: Vec<_> = config.audit.sinks.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["siem", "archive"]);
+        let refused = |text: &str| {
+            let e = load_with(Some(text)).expect_err(text);
+            format!("{e:#}")
+        };
+        assert!(refused("[audit]\ncheckpoint_interval_seconds = 0\n").contains("between 1"));
+        let bad_kind = "[[audit.sinks]]\nname = \"x\"\nkind = \"carrier-pigeon\"\n";
+        assert!(refused(bad_kind).contains("carrier-pigeon"));
+        let bad_addr =
+            "[[audit.sinks]]\nname = \"x\"\nkind = \"syslog-udp\"\naddress = \"siem:514\"\n";
+        assert!(refused(bad_addr).contains("ip:port"));
+        let no_env = "[[audit.sinks]]\nname = \"o\"\nkind = \"otlp-http\"\nurl = \"http://127.0.0.1:4318/v1/logs\"\n\
+                      headers_from_env = { \"x-api-key\" = \"COVAULT_TEST_UNSET_VARIABLE\" }\n";
+        assert!(refused(no_env).contains("COVAULT_TEST_UNSET_VARIABLE"));
+        let wrong_format = "[[audit.sinks]]\nname = \"x\"\nkind = \"syslog-tcp\"\naddress = \"127.0.0.1:1\"\nformat = \"cef\"\n";
+        assert!(load_with(Some(wrong_format)).is_err());
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub async fn serve(data: &DataArgs, listen: Option<SocketAddr>) -> anyhow::Resul
 async fn run_server(opened: covault_guard::Opened, config: Config) -> anyhow::Result<ExitCode> {
     let vault = Arc::new(opened.vault);
     let app = Application::build(config.server, Arc::clone(&vault)).await?;
-    let audit = AuditTasks::start(Arc::clone(&vault), opened.operator, config.audit);
+    let audit = AuditTasks::start(Arc::clone(&vault), opened.operator, config.audit)?;
     eprintln!("covault listening on {}", app.url());
     tracing::info!(url = %app.url(), "listening");
     let served = app.run_until(shutdown_signal()).await;

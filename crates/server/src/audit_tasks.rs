@@ -1,7 +1,7 @@
 //! The audit log's background work while `covault serve` runs: signed checkpoints on a
 //! timer (and a last one at shutdown), each optionally appended to a file outside the data
-//! directory, and retention pruning. All of it acts as the local operator through the
-//! [`Vault`]; nothing here touches the store.
+//! directory, retention pruning, and the export sinks. All of it acts as the local operator
+//! through the [`Vault`]; nothing here touches the store.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,6 +11,8 @@ use std::time::Duration;
 use covault_guard::{Caller, Checkpoint, Vault};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use crate::sinks::{SinkConfig, SinkConfigError, spawn_sinks};
 
 /// What the audit tasks do.
 #[derive(Clone, Debug)]
@@ -25,6 +27,8 @@ pub struct AuditTaskConfig {
     pub retention: Option<Duration>,
     /// How often to prune when retention is set.
     pub prune_interval: Duration,
+    /// Collectors that receive the log, each from its durable cursor.
+    pub sinks: Vec<SinkConfig>,
 }
 
 impl Default for AuditTaskConfig {
@@ -34,6 +38,7 @@ impl Default for AuditTaskConfig {
             checkpoint_file: None,
             retention: None,
             prune_interval: Duration::from_secs(3600),
+            sinks: Vec::new(),
         }
     }
 }
@@ -45,14 +50,25 @@ pub struct AuditTasks {
 }
 
 impl AuditTasks {
-    pub fn start(vault: Arc<Vault>, operator: Caller, config: AuditTaskConfig) -> Self {
+    /// Starts the tasks; refuses sinks that share a name (they would share a cursor).
+    pub fn start(
+        vault: Arc<Vault>,
+        operator: Caller,
+        config: AuditTaskConfig,
+    ) -> Result<Self, SinkConfigError> {
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(checkpoints(
+        let mut tasks = spawn_sinks(
+            Arc::clone(&vault),
+            operator.clone(),
+            config.sinks.clone(),
+            stopped.clone(),
+        )?;
+        tasks.push(tokio::spawn(checkpoints(
             Arc::clone(&vault),
             operator.clone(),
             config.clone(),
             stopped.clone(),
-        ))];
+        )));
         if let Some(retention) = config.retention {
             tasks.push(tokio::spawn(prune(
                 vault,
@@ -62,7 +78,7 @@ impl AuditTasks {
                 stopped,
             )));
         }
-        Self { stop, tasks }
+        Ok(Self { stop, tasks })
     }
 
     /// Stops every task; the checkpoint task signs a last checkpoint first.

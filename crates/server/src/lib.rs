@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod files;
 mod openapi;
+pub mod sinks;
 mod tls;
 
 pub use app::{Application, ServerConfig, ServerError, TlsFiles};

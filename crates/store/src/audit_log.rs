@@ -87,11 +87,22 @@ impl Chain {
         conn: &Connection,
         event: &AuditEvent,
     ) -> Result<u64, StoreError> {
-        let columns = event.to_columns();
-        let mut next = self.head;
-        let (seq, prev, hash) = next.append(&mut self.hasher, &columns);
-        insert_rusqlite(conn, seq, &prev, &hash, &columns)?;
-        self.head = next;
+        let prepared = PreparedEvent::new(event, &mut self.hasher);
+        self.append_prepared(conn, &prepared)
+    }
+
+    /// Appends an event whose columns and leaf hash were computed by the writer: only the
+    /// chain link (one small hash) and the insert run here, on the serial commit path.
+    pub(crate) fn append_prepared(
+        &mut self,
+        conn: &Connection,
+        e: &PreparedEvent,
+    ) -> Result<u64, StoreError> {
+        let prev = self.head.hash;
+        let hash = chain_hash(&prev, &e.leaf);
+        let seq = self.head.seq + 1;
+        insert_rusqlite(conn, seq, &prev, &hash, &e.columns)?;
+        self.head = ChainHead { seq, hash };
         Ok(seq)
     }
 
@@ -100,6 +111,21 @@ impl Chain {
         conn.prepare_cached(UPDATE_HEAD)?
             .execute(params![from_seq(self.head.seq)?, self.head.hash.as_slice()])?;
         Ok(())
+    }
+}
+
+/// An event in its stored form with its leaf hash: everything about it that does not depend
+/// on its position, computed before it reaches the committer.
+pub(crate) struct PreparedEvent {
+    columns: EventColumns,
+    leaf: [u8; 32],
+}
+
+impl PreparedEvent {
+    pub(crate) fn new(event: &AuditEvent, hasher: &mut ChainHasher) -> Self {
+        let columns = event.to_columns();
+        let leaf = hasher.leaf(&columns);
+        Self { columns, leaf }
     }
 }
 
@@ -229,13 +255,16 @@ fn reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn writer(path: &Path) -> Result<Connection, StoreError> {
+/// A read-write connection with the workspace's durability settings (commits are on disk
+/// when they return; freed pages are zeroed; foreign keys enforced).
+pub(crate) fn writer(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn)
 }

@@ -9,14 +9,13 @@
 //! stopped, every write would fail: the channel closes and callers get an error.
 
 use std::path::Path;
-use std::time::Duration;
 
 use covault_audit::AuditEvent;
 use covault_policy::Tier;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit_log::Chain;
+use crate::audit_log::{Chain, PreparedEvent};
 use crate::{NewVersion, StoreError, VersionRecord};
 
 /// Most jobs one group commit takes.
@@ -29,8 +28,9 @@ pub(crate) enum Job {
         event: Box<AuditEvent>,
         reply: oneshot::Sender<Result<VersionRecord, StoreError>>,
     },
+    /// An event whose columns and leaf hash the writer already computed.
     Audit {
-        event: Box<AuditEvent>,
+        event: Box<PreparedEvent>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     /// Create the (still invisible) file row for a new path, if none is live.
@@ -52,14 +52,7 @@ pub(crate) enum Job {
 
 /// Opens the committer's connection and starts its thread; returns where to send jobs.
 pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "secure_delete", "ON")?;
+    let conn = crate::audit_log::writer(path)?;
     let (sender, jobs) = mpsc::channel(4 * MAX_BATCH);
     std::thread::Builder::new()
         .name("covault-committer".into())
@@ -210,7 +203,10 @@ fn run_job(
             }
         }
         // Single statements: a failing one is undone by SQLite itself.
-        Job::Audit { event, reply } => Ok(Done::Unit(reply, chain.append(tx, &event).map(drop))),
+        Job::Audit { event, reply } => Ok(Done::Unit(
+            reply,
+            chain.append_prepared(tx, &event).map(drop),
+        )),
         Job::EnsureFile {
             id,
             path,

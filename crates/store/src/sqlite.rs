@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use covault_audit::{
-    AuditEvent, AuditQuery, ChainHead, Checkpoint, StoredEvent, VerifyReport as AuditVerifyReport,
+    AuditEvent, AuditQuery, ChainHasher, ChainHead, Checkpoint, StoredEvent,
+    VerifyReport as AuditVerifyReport,
 };
 use covault_crypto::{ContentHash, KdfParams, KekId, PublicKey, WrappedKey};
 use covault_policy::{Principal, PrincipalKind, Tier, TokenHash, TokenId};
@@ -23,7 +24,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit_log::{self, PruneReport};
+use crate::audit_log::{self, PreparedEvent, PruneReport};
 use crate::committer::{self, Job};
 use crate::keyring::Keyring;
 
@@ -762,8 +763,9 @@ impl MetadataStore for SqliteMetadata {
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
+        let prepared = PreparedEvent::new(event, &mut ChainHasher::default());
         let job = Job::Audit {
-            event: Box::new(event.clone()),
+            event: Box::new(prepared),
             reply,
         };
         self.submit(job, answer).await
