@@ -4,7 +4,7 @@
 //! anchor; events written before the chain existed are chained on open; a log that does not
 //! verify is never signed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ fn event(action: &str, i: u64) -> AuditEvent {
     e.principal = Some(format!("usr_{}", i % 5));
     e.path = Some(format!("/docs/{i}.txt"));
     e.request_id = Some(format!("req-{i}"));
-    e.outcome = if i % 7 == 0 {
+    e.outcome = if i.is_multiple_of(7) {
         Outcome::Denied
     } else {
         Outcome::Success
