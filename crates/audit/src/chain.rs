@@ -23,25 +23,62 @@ pub const GENESIS: [u8; 32] = [0u8; 32];
 const ENCODING_VERSION: u8 = 1;
 const CHAIN_LABEL: &[u8] = b"covault-audit-chain-v1";
 
+/// An event's stored columns as raw bytes, borrowed: what a reader can hash without decoding
+/// or allocating. `texts` are, in order: principal, token id, session id, action, path, tier,
+/// outcome, reason, request id, correlation id, remote address, user agent, detail, ext.
+#[derive(Clone, Copy, Debug)]
+pub struct RawColumns<'a> {
+    pub at_ms: i64,
+    pub version: Option<i64>,
+    pub texts: [Option<&'a [u8]>; 14],
+}
+
+impl EventColumns {
+    /// The columns as borrowed bytes.
+    pub fn raw(&self) -> RawColumns<'_> {
+        fn t(v: &Option<String>) -> Option<&[u8]> {
+            v.as_deref().map(str::as_bytes)
+        }
+        RawColumns {
+            at_ms: self.at_ms,
+            version: self.version,
+            texts: [
+                t(&self.principal),
+                t(&self.token_id),
+                t(&self.session_id),
+                Some(self.action.as_bytes()),
+                t(&self.path),
+                t(&self.tier),
+                Some(self.outcome.as_bytes()),
+                Some(self.reason.as_bytes()),
+                t(&self.request_id),
+                t(&self.correlation_id),
+                t(&self.remote_addr),
+                t(&self.user_agent),
+                Some(self.detail.as_bytes()),
+                Some(self.ext.as_bytes()),
+            ],
+        }
+    }
+}
+
 /// Appends the canonical bytes of an event's columns to `out`.
 pub fn canonical_bytes(c: &EventColumns, out: &mut Vec<u8>) {
+    canonical_raw(&c.raw(), out);
+}
+
+/// Appends the canonical bytes of raw columns to `out`: the version byte, then at_ms, the
+/// first five texts, the version, and the other nine texts.
+pub fn canonical_raw(c: &RawColumns<'_>, out: &mut Vec<u8>) {
     out.push(ENCODING_VERSION);
     put_int(out, Some(c.at_ms));
-    put_text(out, c.principal.as_deref());
-    put_text(out, c.token_id.as_deref());
-    put_text(out, c.session_id.as_deref());
-    put_text(out, Some(&c.action));
-    put_text(out, c.path.as_deref());
+    for text in &c.texts[..5] {
+        put_text(out, *text);
+    }
     put_int(out, c.version);
-    put_text(out, c.tier.as_deref());
-    put_text(out, Some(&c.outcome));
-    put_text(out, Some(&c.reason));
-    put_text(out, c.request_id.as_deref());
-    put_text(out, c.correlation_id.as_deref());
-    put_text(out, c.remote_addr.as_deref());
-    put_text(out, c.user_agent.as_deref());
-    put_text(out, Some(&c.detail));
-    put_text(out, Some(&c.ext));
+    for text in &c.texts[5..] {
+        put_text(out, *text);
+    }
 }
 
 fn put_int(out: &mut Vec<u8>, value: Option<i64>) {
@@ -54,13 +91,13 @@ fn put_int(out: &mut Vec<u8>, value: Option<i64>) {
     }
 }
 
-fn put_text(out: &mut Vec<u8>, value: Option<&str>) {
+fn put_text(out: &mut Vec<u8>, value: Option<&[u8]>) {
     match value {
         None => out.push(0),
         Some(text) => {
             out.push(1);
             out.extend_from_slice(&(text.len() as u64).to_be_bytes());
-            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(text);
         }
     }
 }
@@ -74,9 +111,14 @@ pub struct ChainHasher {
 impl ChainHasher {
     /// RFC 9162 leaf hash of an event.
     pub fn leaf(&mut self, c: &EventColumns) -> [u8; 32] {
+        self.leaf_raw(&c.raw())
+    }
+
+    /// RFC 9162 leaf hash of an event's raw columns.
+    pub fn leaf_raw(&mut self, c: &RawColumns<'_>) -> [u8; 32] {
         self.buf.clear();
         self.buf.push(0x00);
-        canonical_bytes(c, &mut self.buf);
+        canonical_raw(c, &mut self.buf);
         sha256(&self.buf)
     }
 

@@ -17,11 +17,13 @@ mod query;
 mod time;
 mod verify;
 
-pub use chain::{ChainHasher, ChainHead, GENESIS, canonical_bytes, chain_hash};
+pub use chain::{
+    ChainHasher, ChainHead, GENESIS, RawColumns, canonical_bytes, canonical_raw, chain_hash,
+};
 pub use checkpoint::Checkpoint;
 pub use error::AuditError;
 pub use event::{AiFields, AuditEvent, EventColumns, Outcome, StoredEvent, WorkflowFields};
 pub use merkle::Frontier;
 pub use query::{ActionFilter, AuditQuery, MAX_PAGE};
 pub use time::{format_rfc3339, now_ms, parse_rfc3339};
-pub use verify::{Anchor, MAX_PROBLEMS, Problem, TamperKind, Verifier, VerifyReport};
+pub use verify::{Anchor, HashedEvent, MAX_PROBLEMS, Problem, TamperKind, Verifier, VerifyReport};

@@ -119,6 +119,29 @@ struct Break {
     gap_after: Option<u64>,
 }
 
+/// A stored event reduced to what verification needs: its position, its stored links, its
+/// leaf hash and the chain hash recomputed from its content and stored predecessor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashedEvent {
+    pub seq: u64,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+    pub leaf: [u8; 32],
+    pub recomputed: [u8; 32],
+}
+
+impl HashedEvent {
+    pub fn new(seq: u64, prev_hash: [u8; 32], hash: [u8; 32], leaf: [u8; 32]) -> Self {
+        Self {
+            seq,
+            prev_hash,
+            hash,
+            leaf,
+            recomputed: crate::chain_hash(&prev_hash, &leaf),
+        }
+    }
+}
+
 /// Checks a log, one stored event at a time.
 pub struct Verifier {
     hasher: ChainHasher,
@@ -207,8 +230,14 @@ impl Verifier {
 
     /// Checks the next stored event.
     pub fn feed(&mut self, e: &StoredEvent) {
+        let leaf = self.hasher.leaf(&e.columns);
+        self.feed_hashed(&HashedEvent::new(e.seq, e.prev_hash, e.hash, leaf));
+    }
+
+    /// Checks the next stored event, already hashed (by readers working in parallel).
+    pub fn feed_hashed(&mut self, e: &HashedEvent) {
         let pos = self.next_pos();
-        let (leaf, recomputed) = self.hasher.link(&e.prev_hash, &e.columns);
+        let (leaf, recomputed) = (e.leaf, e.recomputed);
         let self_ok = recomputed == e.hash;
         let link_ok = e.prev_hash == self.last_hash || e.prev_hash == self.last_recomputed;
         let seq_ok = e.seq == self.last_seq + 1;

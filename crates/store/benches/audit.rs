@@ -133,7 +133,8 @@ fn naive_appends(path: &std::path::Path, total: usize) -> f64 {
     total as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Reads every row of the audit table, touching each column: the floor under verification.
+/// Reads every row of the audit table on one thread, touching each column: the cost of just
+/// reading what verification must read.
 fn bare_scan(path: &std::path::Path) -> (usize, f64) {
     let conn = rusqlite::Connection::open(path).unwrap();
     if let Ok(mmap) = std::env::var("BENCH_MMAP") {
