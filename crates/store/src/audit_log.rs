@@ -395,14 +395,13 @@ pub(crate) fn checkpoint(
     if head.seq <= frontier.size() {
         return Ok(None);
     }
-    let mut expected_seq = frontier.size() + 1;
-    for e in hashed_range(&tx, expected_seq, head.seq + 1)? {
+    for e in hashed_range(&tx, frontier.size() + 1, head.seq + 1)? {
+        let expected_seq = frontier.size() + 1;
         if e.seq != expected_seq || e.prev_hash != running || e.recomputed != e.hash {
             return Err(StoreError::AuditTampered { seq: expected_seq });
         }
         frontier.push(e.leaf);
         running = e.hash;
-        expected_seq += 1;
     }
     if frontier.size() != head.seq || running != head.hash {
         return Err(StoreError::AuditTampered {
@@ -506,11 +505,12 @@ pub(crate) fn verify(
         .and_then(|f| stored_cps.iter().find(|(c, _)| c.tree_size == f - 1))
         .and_then(|(cp, nodes)| {
             let frontier = Frontier::from_bytes(cp.tree_size, nodes).ok()?;
-            (frontier.root() == cp.merkle_root).then(|| Anchor {
+            let anchor = Anchor {
                 tree_size: cp.tree_size,
                 chain_hash: cp.chain_hash,
                 frontier,
-            })
+            };
+            (anchor.frontier.root() == cp.merkle_root).then_some(anchor)
         })
         .unwrap_or_else(Anchor::genesis);
     let mut checkpoints: Vec<Checkpoint> = stored_cps.into_iter().map(|(c, _)| c).collect();
