@@ -163,10 +163,20 @@ fn audit_commands_from_search_to_verify_and_prune() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut tail_lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+    let tail_out = tail.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(tail_out).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let out = env.client(&url, &token, &["get", "/notes/0.txt"]);
     assert!(out.status.success());
-    let line = tail_lines.next().unwrap().unwrap();
+    let line = lines_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("tail -f printed the read within a minute");
     let e: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(
         (e["action"].as_str(), e["path"].as_str()),

@@ -203,7 +203,7 @@ impl Vault {
     }
 
     /// Appends an event for something that happened outside a vault operation (an exporter
-    /// losing or regaining its collector), attributed to the operator.
+    /// losing or regaining its collector), attributed to the operator (and only for it).
     pub async fn audit_note(
         &self,
         operator: &Caller,
@@ -212,6 +212,13 @@ impl Vault {
         reason: &str,
         detail: serde_json::Value,
     ) -> Result<(), GuardError> {
+        if let covault_policy::Decision::Deny { reason } = covault_policy::authorize(
+            &operator.principal,
+            Action::AuditExport,
+            &Resource::Workspace,
+        ) {
+            return Err(GuardError::Forbidden(reason));
+        }
         let mut event = base_event(operator, action, None);
         event.outcome = outcome;
         event.reason = reason.to_owned();

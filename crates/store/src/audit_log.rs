@@ -60,14 +60,18 @@ fn read_head(conn: &Connection) -> Result<ChainHead, StoreError> {
 /// The committer's view of the chain during one batch.
 pub(crate) struct Chain {
     head: ChainHead,
+    /// The head as read: the row is written back only if it moved.
+    loaded: ChainHead,
     hasher: ChainHasher,
 }
 
 impl Chain {
     /// Reads the head inside the batch's transaction.
     pub(crate) fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let head = read_head(conn)?;
         Ok(Self {
-            head: read_head(conn)?,
+            head,
+            loaded: head,
             hasher: ChainHasher::default(),
         })
     }
@@ -106,8 +110,11 @@ impl Chain {
         Ok(seq)
     }
 
-    /// Records the head; call once before committing.
+    /// Records the head (if anything was appended); call once before committing.
     pub(crate) fn store(&self, conn: &Connection) -> Result<(), StoreError> {
+        if self.head == self.loaded {
+            return Ok(());
+        }
         conn.prepare_cached(UPDATE_HEAD)?
             .execute(params![from_seq(self.head.seq)?, self.head.hash.as_slice()])?;
         Ok(())
