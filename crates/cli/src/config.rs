@@ -98,6 +98,7 @@ impl RawClassification {
 struct RawAudit {
     checkpoint_interval_seconds: u64,
     checkpoint_file: String,
+    checkpoint_url: String,
     retention_days: u64,
     #[serde(default)]
     sinks: Vec<RawSink>,
@@ -195,6 +196,10 @@ impl RawAudit {
         if self.checkpoint_interval_seconds == 0 || self.checkpoint_interval_seconds > 86_400 {
             bail!("audit.checkpoint_interval_seconds must be between 1 and 86400");
         }
+        let url = self.checkpoint_url.trim();
+        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("audit.checkpoint_url `{url}` must start with https:// or http://");
+        }
         if self.retention_days > 36_500 {
             bail!("audit.retention_days must be at most 36500 (0 keeps everything)");
         }
@@ -202,6 +207,7 @@ impl RawAudit {
             checkpoint_interval: Duration::from_secs(self.checkpoint_interval_seconds),
             checkpoint_file: (!self.checkpoint_file.is_empty())
                 .then(|| data_dir.join(&self.checkpoint_file)),
+            checkpoint_url: (!url.is_empty()).then(|| url.to_owned()),
             retention: (self.retention_days > 0)
                 .then(|| Duration::from_secs(self.retention_days * 86_400)),
             sinks: self

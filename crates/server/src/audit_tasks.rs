@@ -23,6 +23,9 @@ pub struct AuditTaskConfig {
     /// checkpoint as a JSON line, so `covault audit verify --checkpoints FILE` can catch a
     /// log rewritten by someone with database access.
     pub checkpoint_file: Option<PathBuf>,
+    /// An HTTP(S) endpoint that receives every checkpoint as a JSON `POST` (a transparency
+    /// log, a collector, another team's service): evidence kept by someone else.
+    pub checkpoint_url: Option<String>,
     /// Keep events this long; `None` keeps everything.
     pub retention: Option<Duration>,
     /// How often to prune when retention is set.
@@ -36,6 +39,7 @@ impl Default for AuditTaskConfig {
         Self {
             checkpoint_interval: Duration::from_secs(60),
             checkpoint_file: None,
+            checkpoint_url: None,
             retention: None,
             prune_interval: Duration::from_secs(3600),
             sinks: Vec::new(),
@@ -106,28 +110,80 @@ async fn checkpoints(
     config: AuditTaskConfig,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let copies = Copies {
+        file: config.checkpoint_file.clone(),
+        url: config.checkpoint_url.clone(),
+        http: reqwest::Client::builder()
+            .timeout(POST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("covault/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .ok(),
+    };
     loop {
         let stopping = wait(config.checkpoint_interval, &mut stopped).await;
-        checkpoint_once(&vault, &operator, config.checkpoint_file.as_ref()).await;
+        checkpoint_once(&vault, &operator, &copies).await;
         if stopping {
             return;
         }
     }
 }
 
-/// Signs a checkpoint if there is anything new, and copies it to the checkpoint file.
-pub(crate) async fn checkpoint_once(vault: &Vault, operator: &Caller, file: Option<&PathBuf>) {
-    match vault.audit_checkpoint(operator).await {
-        Ok(Some(cp)) => {
-            tracing::info!(tree_size = cp.tree_size, "signed an audit checkpoint");
-            if let Some(path) = file
-                && let Err(e) = append_checkpoint(path.clone(), cp).await
-            {
-                tracing::error!(file = %path.display(), error = %e, "could not copy an audit checkpoint to its file");
-            }
+/// How long a checkpoint `POST` may take.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where copies of each checkpoint go.
+struct Copies {
+    file: Option<PathBuf>,
+    url: Option<String>,
+    http: Option<reqwest::Client>,
+}
+
+/// Signs a checkpoint if there is anything new, and copies it to the file and the URL.
+async fn checkpoint_once(vault: &Vault, operator: &Caller, copies: &Copies) {
+    let cp = match vault.audit_checkpoint(operator).await {
+        Ok(Some(cp)) => cp,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "could not sign an audit checkpoint");
+            return;
         }
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "could not sign an audit checkpoint"),
+    };
+    tracing::info!(tree_size = cp.tree_size, "signed an audit checkpoint");
+    if let Some(path) = &copies.file
+        && let Err(e) = append_checkpoint(path.clone(), cp.clone()).await
+    {
+        tracing::error!(file = %path.display(), error = %e, "could not copy an audit checkpoint to its file");
+    }
+    if let Some(url) = &copies.url {
+        match post_checkpoint(copies.http.as_ref(), url, &cp).await {
+            Ok(()) => {}
+            Err(e) => tracing::error!(
+                tree_size = cp.tree_size,
+                error = %e,
+                "could not post an audit checkpoint (the next one covers it)"
+            ),
+        }
+    }
+}
+
+/// POSTs `cp` as JSON; only a 2xx answer counts.
+async fn post_checkpoint(
+    http: Option<&reqwest::Client>,
+    url: &str,
+    cp: &Checkpoint,
+) -> Result<(), String> {
+    let http = http.ok_or("no HTTP client")?;
+    let response = http
+        .post(url)
+        .json(cp)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the endpoint answered {}", response.status()))
     }
 }
 

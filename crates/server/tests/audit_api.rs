@@ -274,3 +274,73 @@ fn hex_bytes(text: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn the_audit_tasks_sign_checkpoints_and_copy_them_to_a_file_and_a_url() {
+    use axum::routing::post;
+    let app = spawn_app().await;
+    // A receiving service on loopback that keeps what it is sent.
+    let received = Arc::new(tokio::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let keep = received.clone();
+    let receiver = axum::Router::new().route(
+        "/checkpoints",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().await.push(body);
+                StatusCode::CREATED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let file = app._dir.path().join("outside-checkpoints.jsonl");
+    let tasks = covault_server::AuditTasks::start(
+        app.vault.clone(),
+        app.operator.clone(),
+        covault_server::AuditTaskConfig {
+            checkpoint_interval: Duration::from_millis(50),
+            checkpoint_file: Some(file.clone()),
+            checkpoint_url: Some(format!("http://{addr}/checkpoints")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    put(&app, "/one.txt", "1").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while received.lock().await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no checkpoint was posted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    put(&app, "/two.txt", "2").await;
+    tasks.shutdown().await;
+    // The last checkpoint, signed at shutdown, covers the second write.
+    let head = app.vault.audit_checkpoint(&app.operator).await.unwrap();
+    assert!(head.is_none(), "shutdown signed everything");
+    let lines: Vec<covault_guard::Checkpoint> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let posted: Vec<covault_guard::Checkpoint> = received
+        .lock()
+        .await
+        .iter()
+        .map(|v| serde_json::from_value(v.clone()).unwrap())
+        .collect();
+    assert_eq!(
+        lines, posted,
+        "the file and the URL got the same checkpoints"
+    );
+    let key = covault_crypto::PublicKey::from_hex(&app.vault.audit_public_key().unwrap()).unwrap();
+    for cp in &lines {
+        cp.verify_signature(&key).unwrap();
+    }
+    let report = app.vault.audit_verify(&app.operator, lines).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
