@@ -197,7 +197,8 @@ impl RawAudit {
             bail!("audit.checkpoint_interval_seconds must be between 1 and 86400");
         }
         let url = self.checkpoint_url.trim();
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        let is_http = url.starts_with("https://") || url.starts_with("http://");
+        if !url.is_empty() && !is_http {
             bail!("audit.checkpoint_url `{url}` must start with https:// or http://");
         }
         if self.retention_days > 36_500 {
