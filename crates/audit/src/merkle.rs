@@ -137,6 +137,89 @@ fn collect_path(leaves: &[[u8; 32]], index: usize, path: &mut Vec<[u8; 32]>) {
     }
 }
 
+/// The audit path of leaf `index` in a tree whose first `prefix.size()` leaves survive only as
+/// their compact range (after pruning) and whose remaining leaves are `rest`. `None` when the
+/// leaf was pruned or lies beyond the tree.
+pub fn inclusion_proof_after(
+    prefix: &Frontier,
+    rest: &[[u8; 32]],
+    index: u64,
+) -> Option<Vec<[u8; 32]>> {
+    let split = prefix.size();
+    let size = split + rest.len() as u64;
+    if index < split || index >= size {
+        return None;
+    }
+    let tree = PrunedTree {
+        prefix: prefix.ranges(),
+        split,
+        rest,
+    };
+    let mut path = Vec::new();
+    tree.path(0, size, index, &mut path)?;
+    Some(path)
+}
+
+impl Frontier {
+    /// `(start, size, root)` of each perfect subtree, in order.
+    fn ranges(&self) -> Vec<(u64, u64, [u8; 32])> {
+        let mut out = Vec::with_capacity(self.nodes.len());
+        let mut start = 0u64;
+        let mut bits = (0..64).rev().filter(|b| self.size >> b & 1 == 1);
+        for node in &self.nodes {
+            let Some(bit) = bits.next() else { break };
+            out.push((start, 1u64 << bit, *node));
+            start += 1u64 << bit;
+        }
+        out
+    }
+}
+
+/// A tree of which only a compact range of the prefix and the leaves after it are known.
+struct PrunedTree<'a> {
+    prefix: Vec<(u64, u64, [u8; 32])>,
+    split: u64,
+    rest: &'a [[u8; 32]],
+}
+
+impl PrunedTree<'_> {
+    /// `MTH` of leaves `lo..hi`.
+    fn root(&self, lo: u64, hi: u64) -> Option<[u8; 32]> {
+        if lo >= self.split {
+            let (a, b) = (
+                usize::try_from(lo - self.split).ok()?,
+                usize::try_from(hi - self.split).ok()?,
+            );
+            return Some(root_of(self.rest.get(a..b)?));
+        }
+        if hi <= self.split {
+            // Ranges wholly inside the pruned prefix that a proof needs are its subtrees.
+            return self
+                .prefix
+                .iter()
+                .find(|(start, size, _)| *start == lo && start + size == hi)
+                .map(|(_, _, node)| *node);
+        }
+        let k = split_point(usize::try_from(hi - lo).ok()?) as u64;
+        Some(node_hash(&self.root(lo, lo + k)?, &self.root(lo + k, hi)?))
+    }
+
+    fn path(&self, lo: u64, hi: u64, index: u64, out: &mut Vec<[u8; 32]>) -> Option<()> {
+        if hi - lo <= 1 {
+            return Some(());
+        }
+        let k = split_point(usize::try_from(hi - lo).ok()?) as u64;
+        if index < lo + k {
+            self.path(lo, lo + k, index, out)?;
+            out.push(self.root(lo + k, hi)?);
+        } else {
+            self.path(lo + k, hi, index, out)?;
+            out.push(self.root(lo, lo + k)?);
+        }
+        Some(())
+    }
+}
+
 /// Checks an audit path (RFC 9162 §2.1.3.2): is `leaf` at `index` of a tree of `size`
 /// leaves with this `root`?
 pub fn verify_inclusion(
@@ -219,6 +302,32 @@ mod tests {
                 ));
             }
             assert!(inclusion_proof(&all, n).is_none());
+        }
+    }
+
+    #[test]
+    fn proofs_after_pruning_match_proofs_over_every_leaf() {
+        for n in 2..48usize {
+            let all = leaves(n);
+            let root = root_of(&all);
+            for cut in 0..n {
+                let mut prefix = Frontier::default();
+                all[..cut].iter().for_each(|l| prefix.push(*l));
+                for i in 0..n {
+                    let got = inclusion_proof_after(&prefix, &all[cut..], i as u64);
+                    if i < cut {
+                        assert!(got.is_none(), "leaf {i} was pruned");
+                        continue;
+                    }
+                    let got = got.unwrap_or_else(|| panic!("n {n} cut {cut} leaf {i}"));
+                    assert_eq!(
+                        got,
+                        inclusion_proof(&all, i).unwrap(),
+                        "n {n} cut {cut} leaf {i}"
+                    );
+                    assert!(verify_inclusion(&all[i], i as u64, n as u64, &got, &root));
+                }
+            }
         }
     }
 

@@ -261,6 +261,21 @@ pub enum AuditCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Print a proof (JSON) that event SEQ is in the log the newest signed checkpoint covers
+    Prove {
+        seq: u64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Check a proof from `audit prove` offline, against the workspace's public key (exit 3
+    /// when it does not hold). Needs no server and no key: anyone can run it.
+    CheckProof {
+        /// The proof (JSON); `-` reads standard input
+        proof: PathBuf,
+        /// The Ed25519 public key (hex) from `covault audit public-key`
+        #[arg(long)]
+        public_key: String,
+    },
     /// Print the Ed25519 public key that signs checkpoints (hex)
     PublicKey {
         #[command(flatten)]

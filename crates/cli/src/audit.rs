@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use covault_guard::{Checkpoint, LockMode, Outcome, format_rfc3339, parse_rfc3339};
+use covault_guard::{
+    Checkpoint, InclusionProof, LockMode, Outcome, PublicKey, format_rfc3339, parse_rfc3339,
+};
 use futures_util::StreamExt;
 use reqwest::Method;
 
@@ -38,6 +40,46 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Checkpoint { data } => checkpoint(&data).await,
         AuditCommand::Prune { data, before, yes } => prune(&data, &before, yes).await,
         AuditCommand::PublicKey { data } => public_key(&data).await,
+        AuditCommand::Prove { seq, client } => prove(&Client::new(&client)?, seq).await,
+        AuditCommand::CheckProof { proof, public_key } => check_proof(&proof, &public_key),
+    }
+}
+
+async fn prove(client: &Client, seq: u64) -> anyhow::Result<ExitCode> {
+    let route = format!("/v1/audit/proof/{seq}");
+    let proof: InclusionProof = send(client.request(Method::GET, &route, None))
+        .await?
+        .json()
+        .await
+        .context("reading the proof")?;
+    print_line(&serde_json::to_string_pretty(&proof)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_proof(file: &Path, public_key: &str) -> anyhow::Result<ExitCode> {
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+            .context("reading the proof from standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading `{}`", file.display()))?
+    };
+    let proof: InclusionProof = serde_json::from_str(&text)
+        .context("the file is not a proof from `covault audit prove`")?;
+    let key = PublicKey::from_hex(public_key)?;
+    match proof.check(&key) {
+        Ok(()) => {
+            print_line(&format!(
+                "ok: event {} is in the log of {} events signed at {}",
+                proof.seq,
+                proof.checkpoint.tree_size,
+                format_rfc3339(proof.checkpoint.at_ms)
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            print_line(&format!("PROOF FAILS: {why}"));
+            Ok(ExitCode::from(3))
+        }
     }
 }
 

@@ -184,6 +184,49 @@ fn audit_commands_from_search_to_verify_and_prune() {
     );
     let _ = tail.kill();
     let _ = tail.wait();
+
+    // A proof of one event, checked offline by someone who has only the public key.
+    let out = env.run(&["audit", "checkpoint"]);
+    assert!(
+        out.status.success(),
+        "checkpointing beside the server: {}",
+        text(&out.stderr)
+    );
+    let out = env.client(&url, &token, &["audit", "prove", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let proof_file = env.data.parent().unwrap().join("proof.json");
+    std::fs::write(&proof_file, &out.stdout).unwrap();
+    let key = text(&env.run(&["audit", "public-key"]).stdout)
+        .trim()
+        .to_owned();
+    let check = |file: &std::path::Path| {
+        Command::new(BIN)
+            .env_clear()
+            .args([
+                "audit",
+                "check-proof",
+                file.to_str().unwrap(),
+                "--public-key",
+                &key,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = check(&proof_file);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).starts_with("ok: event 2 is in the log"));
+    let mut forged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&proof_file).unwrap()).unwrap();
+    forged["seq"] = 3.into();
+    std::fs::write(&proof_file, forged.to_string()).unwrap();
+    let out = check(&proof_file);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stdout).contains("PROOF FAILS"));
     stop(server);
 
     // The server signed a last checkpoint at shutdown and copied it outside.

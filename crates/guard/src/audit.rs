@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use covault_audit::{
-    AuditEvent, AuditQuery, Checkpoint, Outcome, StoredEvent, VerifyReport, now_ms,
+    AuditEvent, AuditQuery, Checkpoint, InclusionProof, Outcome, StoredEvent, VerifyReport, now_ms,
 };
 use covault_policy::{Action, Resource};
 use covault_store::PruneReport;
@@ -145,6 +145,28 @@ impl Vault {
                 event.detail = serde_json::json!({ "checkpoints": checkpoints.len() });
                 self.ws.append_audit(&event).await?;
                 Ok(checkpoints)
+            },
+        )
+        .await
+    }
+
+    /// A proof that event `seq` is in the log the newest checkpoint signs.
+    pub async fn audit_proof(
+        &self,
+        caller: &Caller,
+        seq: u64,
+    ) -> Result<InclusionProof, GuardError> {
+        self.guarded(
+            caller,
+            Action::AuditRead,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let proof = self.ws.audit_proof(seq).await?;
+                event.detail =
+                    serde_json::json!({ "proof_of": seq, "tree_size": proof.checkpoint.tree_size });
+                self.ws.append_audit(&event).await?;
+                Ok(proof)
             },
         )
         .await

@@ -66,10 +66,12 @@ impl GuardError {
 fn store_kind(e: &StoreError) -> ErrorKind {
     match e {
         StoreError::InvalidPath { .. } | StoreError::UploadAborted(_) => ErrorKind::BadRequest,
-        StoreError::NotFound(_) | StoreError::NoSuchVersion { .. } => ErrorKind::NotFound,
+        StoreError::NotFound(_)
+        | StoreError::NoSuchVersion { .. }
+        | StoreError::NotCheckpointed { .. } => ErrorKind::NotFound,
         StoreError::Deleted(_) | StoreError::Purged(_) => ErrorKind::Gone,
         StoreError::TooLarge { .. } => ErrorKind::TooLarge,
-        StoreError::Integrity { .. } => ErrorKind::Integrity,
+        StoreError::Integrity { .. } | StoreError::AuditTampered { .. } => ErrorKind::Integrity,
         StoreError::Locked(_) => ErrorKind::Unavailable,
         _ => ErrorKind::Internal,
     }

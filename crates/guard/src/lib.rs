@@ -19,11 +19,11 @@ pub use audit::{AuditExport, AuditFollow};
 pub use caller::{Caller, RequestContext};
 pub use covault_audit::export;
 pub use covault_audit::{
-    AuditQuery, Checkpoint, Outcome, Problem, StoredEvent, TamperKind,
+    AuditQuery, Checkpoint, InclusionProof, Outcome, Problem, StoredEvent, TamperKind,
     VerifyReport as AuditVerifyReport,
 };
 pub use covault_audit::{format_rfc3339, parse_rfc3339};
-pub use covault_crypto::{KdfParams, generate_key_file};
+pub use covault_crypto::{KdfParams, PublicKey, generate_key_file};
 pub use covault_policy::Action;
 pub use covault_policy::{PrincipalKind, Tier};
 pub use covault_store::{

@@ -204,6 +204,7 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         .route("/v1/label/{*path}", axum::routing::put(files::label))
         .route("/v1/audit/events", get(audit::events))
         .route("/v1/audit/checkpoints", get(audit::checkpoints))
+        .route("/v1/audit/proof/{seq}", get(audit::proof))
         .route_layer(middleware::from_fn_with_state(
             vault.clone(),
             auth::authenticate,

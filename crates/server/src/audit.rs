@@ -1,6 +1,7 @@
 //! Audit routes: search the log (`GET /v1/audit/events`, paged JSON), follow it
 //! (`follow=true`: newline-delimited JSON that stays open and carries new events as they are
-//! appended), and list the signed checkpoints with the key that signs them. Each is one
+//! appended), prove one event's inclusion under a signed checkpoint, and list the signed
+//! checkpoints with the key that signs them. Each is one
 //! [`Vault`] call behind policy (auditors, security admins and admins); reading is audited.
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use covault_guard::export::{EncodeOptions, Format, encode};
-use covault_guard::{AuditQuery, Caller, Checkpoint, Outcome, StoredEvent, Vault};
+use covault_guard::{AuditQuery, Caller, Checkpoint, InclusionProof, Outcome, StoredEvent, Vault};
 use futures_util::stream;
 use serde::Deserialize;
 
@@ -136,6 +137,21 @@ async fn follow(
         Body::from_stream(chunks),
     )
         .into_response())
+}
+
+#[utoipa::path(get, path = "/v1/audit/proof/{seq}", tag = "audit",
+    params(("seq" = u64, Path, description = "the event's position")),
+    responses((status = 200, description = "an RFC 9162 inclusion proof under the newest signed checkpoint: `{seq, canonical, audit_path, checkpoint}`"),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn proof(
+    State(vault): State<Arc<Vault>>,
+    Extension(caller): Extension<Caller>,
+    axum::extract::Path(seq): axum::extract::Path<String>,
+) -> Result<Json<InclusionProof>, ApiError> {
+    let seq: u64 = seq.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+        ApiError::bad_request(format!("`{seq}` is not an event position (1, 2, …)"))
+    })?;
+    Ok(Json(vault.audit_proof(&caller, seq).await?))
 }
 
 /// Response of `GET /v1/audit/checkpoints`.

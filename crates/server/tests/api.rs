@@ -136,6 +136,7 @@ async fn health_ready_and_openapi_need_no_token() {
         "/v1/label/{path}",
         "/v1/audit/events",
         "/v1/audit/checkpoints",
+        "/v1/audit/proof/{seq}",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -158,6 +159,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/audit/events"),
     ("GET", "/v1/audit/events?follow=true"),
     ("GET", "/v1/audit/checkpoints"),
+    ("GET", "/v1/audit/proof/1"),
 ];
 
 #[tokio::test]

@@ -344,3 +344,57 @@ async fn the_audit_tasks_sign_checkpoints_and_copy_them_to_a_file_and_a_url() {
     let report = app.vault.audit_verify(&app.operator, lines).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
+
+#[tokio::test]
+async fn an_event_is_proven_included_under_a_signed_checkpoint() {
+    let app = spawn_app().await;
+    put(&app, "/a.txt", "a").await;
+    let r = app
+        .req(Method::GET, "/v1/audit/proof/2", &app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "nothing is signed yet");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("covault audit checkpoint")
+    );
+    let cp = app
+        .vault
+        .audit_checkpoint(&app.operator)
+        .await
+        .unwrap()
+        .unwrap();
+    let r = app
+        .req(Method::GET, "/v1/audit/proof/2", &app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let proof: covault_guard::InclusionProof = r.json().await.unwrap();
+    assert_eq!(proof.checkpoint, cp);
+    let key = covault_crypto::PublicKey::from_hex(&app.vault.audit_public_key().unwrap()).unwrap();
+    proof.check(&key).unwrap();
+    for (bad, status) in [
+        ("0", StatusCode::BAD_REQUEST),
+        ("x", StatusCode::BAD_REQUEST),
+        ("999", StatusCode::NOT_FOUND),
+    ] {
+        let r = app
+            .req(Method::GET, &format!("/v1/audit/proof/{bad}"), &app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{bad}");
+    }
+    let editor = app.token_for("editor").await;
+    let r = app
+        .req(Method::GET, "/v1/audit/proof/2", &editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

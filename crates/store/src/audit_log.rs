@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use covault_audit::{
     Anchor, AuditEvent, AuditQuery, ChainHasher, ChainHead, Checkpoint, EventColumns, Frontier,
-    HashedEvent, RawColumns, StoredEvent, Verifier, VerifyReport, chain_hash,
+    HashedEvent, InclusionProof, RawColumns, StoredEvent, Verifier, VerifyReport, chain_hash,
 };
 use covault_crypto::{PublicKey, SigningKey};
 use rusqlite::types::{ToSql, ValueRef};
@@ -676,4 +676,51 @@ pub(crate) fn set_sink_cursor(
         params![name, from_seq(seq)?, at_ms],
     )?;
     Ok(())
+}
+
+/// A proof that event `seq` is in the log the newest checkpoint signs. The leaves before the
+/// pruning anchor are represented by the anchor's stored frontier.
+pub(crate) fn inclusion_proof(path: &Path, seq: u64) -> Result<InclusionProof, StoreError> {
+    let conn = snapshot_reader(path)?;
+    let missing = || StoreError::NotFound(format!("audit event {seq}"));
+    let event = search(
+        path,
+        &AuditQuery {
+            after_seq: Some(seq.saturating_sub(1)),
+            limit: Some(1),
+            ..Default::default()
+        },
+    )?
+    .into_iter()
+    .find(|e| e.seq == seq)
+    .ok_or_else(missing)?;
+    let checkpoints = all_checkpoints(&conn)?;
+    let Some((cp, _)) = checkpoints.last().filter(|(c, _)| c.tree_size >= seq) else {
+        return Err(StoreError::NotCheckpointed { seq });
+    };
+    let first: Option<i64> =
+        conn.query_row("SELECT MIN(seq) FROM audit_events", [], |r| r.get(0))?;
+    let first = first.map(to_seq).transpose()?.ok_or_else(missing)?;
+    let prefix = match first {
+        1 => Frontier::default(),
+        f => {
+            let (anchor, nodes) = checkpoints
+                .iter()
+                .find(|(c, _)| c.tree_size == f - 1)
+                .ok_or_else(|| StoreError::AuditTampered { seq: 1 })?;
+            Frontier::from_bytes(anchor.tree_size, nodes)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        }
+    };
+    let leaves: Vec<[u8; 32]> = hashed_range(&conn, first, cp.tree_size + 1)?
+        .iter()
+        .map(|e| e.leaf)
+        .collect();
+    let audit_path = covault_audit::merkle::inclusion_proof_after(&prefix, &leaves, seq - 1)
+        .ok_or_else(|| StoreError::AuditTampered { seq })?;
+    let mut canonical = Vec::new();
+    covault_audit::canonical_bytes(&event.columns, &mut canonical);
+    let proof = InclusionProof::new(seq, &canonical, &audit_path, cp.clone());
+    conn.execute_batch("COMMIT")?;
+    Ok(proof)
 }

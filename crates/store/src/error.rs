@@ -54,6 +54,10 @@ pub enum StoreError {
     },
     #[error("the audit log does not verify at event {seq}: run `covault audit verify`")]
     AuditTampered { seq: u64 },
+    #[error(
+        "no checkpoint covers audit event {seq} yet: run `covault audit checkpoint` (the server signs one every minute)"
+    )]
+    NotCheckpointed { seq: u64 },
     #[error("stored metadata is inconsistent: {0}")]
     Corrupt(String),
     #[error("a background task failed: {0}")]

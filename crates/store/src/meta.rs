@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use covault_audit::{
-    AuditEvent, AuditQuery, ChainHead, Checkpoint, StoredEvent, VerifyReport as AuditVerifyReport,
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, InclusionProof, StoredEvent,
+    VerifyReport as AuditVerifyReport,
 };
 use covault_crypto::{ContentHash, KdfParams, KekId, PublicKey, WrappedKey};
 use covault_policy::{Principal, Tier, TokenHash, TokenId};
@@ -262,6 +263,8 @@ pub trait MetadataStore: Send + Sync {
         before_ms: i64,
         event: &AuditEvent,
     ) -> Result<PruneReport, StoreError>;
+    /// A proof that event `seq` is in the log the newest checkpoint signs.
+    async fn audit_proof(&self, seq: u64) -> Result<InclusionProof, StoreError>;
     async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError>;
     async fn set_sink_cursor(&self, name: &str, seq: u64, at_ms: i64) -> Result<(), StoreError>;
     /// The wrapped audit signing key, if the workspace has one yet.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use covault_audit::{
-    AuditEvent, AuditQuery, ChainHasher, ChainHead, Checkpoint, StoredEvent,
+    AuditEvent, AuditQuery, ChainHasher, ChainHead, Checkpoint, InclusionProof, StoredEvent,
     VerifyReport as AuditVerifyReport,
 };
 use covault_crypto::{ContentHash, KdfParams, KekId, PublicKey, WrappedKey};
@@ -811,6 +811,11 @@ impl MetadataStore for SqliteMetadata {
     ) -> Result<PruneReport, StoreError> {
         let (path, event) = (self.path.clone(), event.clone());
         blocking(move || audit_log::prune(&path, before_ms, &event)).await
+    }
+
+    async fn audit_proof(&self, seq: u64) -> Result<InclusionProof, StoreError> {
+        let path = self.path.clone();
+        blocking(move || audit_log::inclusion_proof(&path, seq)).await
     }
 
     async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError> {

@@ -15,7 +15,8 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use covault_audit::{
-    AuditEvent, AuditQuery, ChainHead, Checkpoint, StoredEvent, VerifyReport as AuditVerifyReport,
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, InclusionProof, StoredEvent,
+    VerifyReport as AuditVerifyReport,
 };
 use covault_crypto::{DataKey, ObjectIds, PublicKey, SEGMENT_SIZE, random_array};
 use covault_policy::{Principal, Tier, TokenId};
@@ -306,6 +307,9 @@ impl Workspace {
         event: &AuditEvent,
     ) -> Result<PruneReport, StoreError> {
         self.meta.audit_prune(before_ms, event).await
+    }
+    pub async fn audit_proof(&self, seq: u64) -> Result<InclusionProof, StoreError> {
+        self.meta.audit_proof(seq).await
     }
     pub async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError> {
         self.meta.sink_cursor(name).await

@@ -467,6 +467,27 @@ async fn pruning_keeps_the_log_verifiable_from_its_anchor() {
         report.events, 12,
         "10 appends, the no-op prune and the prune"
     );
+    // Events after the anchor can still be proven included (the pruned prefix is its
+    // frontier); pruned ones cannot.
+    let cp = f.ws.audit_checkpoint(2).await.unwrap().unwrap();
+    let key = f.ws.audit_public_key().unwrap();
+    for seq in [22, 27, cp.tree_size] {
+        let proof = f.ws.audit_proof(seq).await.unwrap();
+        proof
+            .check(&key)
+            .unwrap_or_else(|e| panic!("event {seq}: {e}"));
+        assert_eq!(proof.checkpoint, cp);
+    }
+    assert!(matches!(
+        f.ws.audit_proof(5).await,
+        Err(StoreError::NotFound(_))
+    ));
+    f.append(1).await;
+    let beyond = cp.tree_size + 1;
+    assert!(matches!(
+        f.ws.audit_proof(beyond).await,
+        Err(StoreError::NotCheckpointed { .. })
+    ));
     // Events can still only be deleted by pruning.
     let conn = Connection::open(f.root.path().join("meta.db")).unwrap();
     assert!(
@@ -478,6 +499,31 @@ async fn pruning_keeps_the_log_verifiable_from_its_anchor() {
         .execute("DELETE FROM audit_events WHERE seq = 22", [])
         .unwrap();
     assert_eq!(f.first_problem().await.0, TamperKind::Deletion);
+}
+
+#[tokio::test]
+async fn every_event_can_be_proven_included_under_the_newest_checkpoint() {
+    let f = fixture().await;
+    f.append(40).await;
+    let cp = f.ws.audit_checkpoint(1).await.unwrap().unwrap();
+    let key = f.ws.audit_public_key().unwrap();
+    for seq in 1..=cp.tree_size {
+        let proof = f.ws.audit_proof(seq).await.unwrap();
+        proof
+            .check(&key)
+            .unwrap_or_else(|e| panic!("event {seq}: {e}"));
+        // The proof's bytes are the event's own.
+        assert!(proof.canonical.len() > 100);
+    }
+    // An edited event no longer matches the signed tree.
+    let db = f.db();
+    db.execute("UPDATE audit_events SET reason = 'x' WHERE seq = 17", [])
+        .unwrap();
+    let forged = f.ws.audit_proof(17).await;
+    assert!(
+        forged.map_or(true, |p| p.check(&key).is_err()),
+        "a proof of an edited event does not check"
+    );
 }
 
 #[tokio::test]

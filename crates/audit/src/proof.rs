@@ -1,0 +1,117 @@
+//! Inclusion proofs: evidence, checkable by anyone with the public key, that one event is in
+//! the log a signed checkpoint describes — without revealing any other event.
+//!
+//! A proof carries the event's canonical bytes (ids, paths, counts: what the log holds), its
+//! RFC 9162 audit path and the checkpoint. Checking it recomputes the leaf hash from the
+//! bytes, walks the path to the root and checks the checkpoint's signature.
+
+use covault_crypto::{PublicKey, sha256};
+use serde::{Deserialize, Serialize};
+
+use crate::Checkpoint;
+use crate::merkle::verify_inclusion;
+
+/// One event's proof of inclusion under a signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    /// The event's position (its leaf is `seq - 1`).
+    pub seq: u64,
+    /// Hex of the event's canonical bytes (`chain.rs`): the leaf is `SHA-256(0x00 || bytes)`.
+    pub canonical: String,
+    /// Hex hashes from the leaf's sibling up to the root's children (RFC 9162 `PATH`).
+    pub audit_path: Vec<String>,
+    pub checkpoint: Checkpoint,
+}
+
+impl InclusionProof {
+    /// Builds a proof from its parts.
+    pub fn new(seq: u64, canonical: &[u8], path: &[[u8; 32]], checkpoint: Checkpoint) -> Self {
+        Self {
+            seq,
+            canonical: hex::encode(canonical),
+            audit_path: path.iter().map(hex::encode).collect(),
+            checkpoint,
+        }
+    }
+
+    /// Checks the proof against `trusted`; the error says which part failed.
+    pub fn check(&self, trusted: &PublicKey) -> Result<(), String> {
+        self.checkpoint
+            .verify_signature(trusted)
+            .map_err(|e| e.to_string())?;
+        let canonical = hex::decode(&self.canonical).map_err(|_| "`canonical` is not hex")?;
+        let mut leaf_input = Vec::with_capacity(canonical.len() + 1);
+        leaf_input.push(0x00);
+        leaf_input.extend_from_slice(&canonical);
+        let leaf = sha256(&leaf_input);
+        let path = self
+            .audit_path
+            .iter()
+            .map(|h| {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(h, &mut out).map(|()| out)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| "`audit_path` holds a value that is not a 32-byte hex hash")?;
+        let index = self.seq.checked_sub(1).ok_or("`seq` starts at 1")?;
+        if verify_inclusion(
+            &leaf,
+            index,
+            self.checkpoint.tree_size,
+            &path,
+            &self.checkpoint.merkle_root,
+        ) {
+            Ok(())
+        } else {
+            Err(format!(
+                "event {} is not included in the tree of {} events this checkpoint signs",
+                self.seq, self.checkpoint.tree_size
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuditEvent, ChainHasher, Frontier, canonical_bytes, merkle};
+    use covault_crypto::SigningKey;
+
+    #[test]
+    fn proofs_check_and_any_change_is_refused() {
+        let key = SigningKey::generate().unwrap();
+        let columns: Vec<_> = (0..9)
+            .map(|i| {
+                let mut e = AuditEvent::new("file.read");
+                e.path = Some(format!("/p/{i}"));
+                e.to_columns()
+            })
+            .collect();
+        let mut hasher = ChainHasher::default();
+        let leaves: Vec<_> = columns.iter().map(|c| hasher.leaf(c)).collect();
+        let mut f = Frontier::default();
+        leaves.iter().for_each(|l| f.push(*l));
+        let cp = Checkpoint::sign(&key, &f, [1u8; 32], 5);
+        let mut bytes = Vec::new();
+        canonical_bytes(&columns[4], &mut bytes);
+        let path = merkle::inclusion_proof(&leaves, 4).unwrap();
+        let proof = InclusionProof::new(5, &bytes, &path, cp);
+        proof.check(&key.public_key()).unwrap();
+        let json = serde_json::to_string(&proof).unwrap();
+        assert_eq!(
+            serde_json::from_str::<InclusionProof>(&json).unwrap(),
+            proof
+        );
+        let mut moved = proof.clone();
+        moved.seq = 6;
+        assert!(moved.check(&key.public_key()).is_err());
+        let mut edited = proof.clone();
+        let mut raw = hex::decode(&edited.canonical).unwrap();
+        let middle = raw.len() / 2;
+        raw[middle] ^= 1;
+        edited.canonical = hex::encode(raw);
+        assert!(edited.check(&key.public_key()).is_err());
+        let other = SigningKey::generate().unwrap().public_key();
+        assert!(proof.check(&other).is_err());
+    }
+}
