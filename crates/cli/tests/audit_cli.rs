@@ -113,6 +113,14 @@ fn audit_commands_from_search_to_verify_and_prune() {
     let out = env.run(&["init", "--key-file", env.key.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let token = text(&out.stdout).trim().to_owned();
+    // An export sink in covault.toml: the log in OCSF, appended to a file as it grows.
+    let archive = env.data.parent().unwrap().join("archive.ocsf.jsonl");
+    let mut toml = std::fs::read_to_string(env.data.join("covault.toml")).unwrap();
+    toml.push_str(&format!(
+        "\n[[audit.sinks]]\nname = \"archive\"\nkind = \"file\"\npath = {:?}\nformat = \"ocsf\"\n",
+        archive.display().to_string()
+    ));
+    std::fs::write(env.data.join("covault.toml"), toml).unwrap();
     let (server, url) = serve(&env);
     let note = env.data.parent().unwrap().join("note.txt");
     std::fs::write(&note, "meeting notes").unwrap();
@@ -228,6 +236,31 @@ fn audit_commands_from_search_to_verify_and_prune() {
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stdout).contains("PROOF FAILS"));
     stop(server);
+
+    // The sink delivered the log in order, as OCSF records, from the first event on.
+    let exported: Vec<serde_json::Value> = std::fs::read_to_string(&archive)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        exported.len() >= 5,
+        "init and three writes at least: {}",
+        exported.len()
+    );
+    for (i, record) in exported.iter().enumerate() {
+        assert_eq!(
+            record["metadata"]["uid"],
+            (i + 1).to_string(),
+            "in order, once each"
+        );
+        assert!(record["class_uid"].as_u64().is_some());
+    }
+    assert!(
+        exported
+            .iter()
+            .any(|r| r["class_uid"] == 1001 && r["file"]["path"] == "/notes/2.txt")
+    );
 
     // The server signed a last checkpoint at shutdown and copied it outside.
     let copies = std::fs::read_to_string(&env.checkpoints).unwrap();
