@@ -29,16 +29,35 @@ impl Vault {
         query: &AuditQuery,
     ) -> Result<Vec<StoredEvent>, GuardError> {
         query.validate().map_err(GuardError::BadRequest)?;
+        self.read_log(
+            caller,
+            || async { Ok(self.ws.audit_search(query).await?) },
+            |found| serde_json::json!({ "returned": found.len() }),
+        )
+        .await
+    }
+
+    /// authorize (audit read) → `read` → audit, with `detail` describing what was returned.
+    async fn read_log<T, R, Fut>(
+        &self,
+        caller: &Caller,
+        read: R,
+        detail: impl FnOnce(&T) -> serde_json::Value,
+    ) -> Result<T, GuardError>
+    where
+        R: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, GuardError>>,
+    {
         self.guarded(
             caller,
             Action::AuditRead,
             Resource::Workspace,
             None,
             |mut event| async move {
-                let found = self.ws.audit_search(query).await?;
-                event.detail = serde_json::json!({ "returned": found.len() });
+                let value = read().await?;
+                event.detail = detail(&value);
                 self.ws.append_audit(&event).await?;
-                Ok(found)
+                Ok(value)
             },
         )
         .await
@@ -50,16 +69,10 @@ impl Vault {
         caller: &Caller,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, GuardError> {
-        self.guarded(
+        self.read_log(
             caller,
-            Action::AuditRead,
-            Resource::Workspace,
-            None,
-            |event| async move {
-                let events = self.ws.recent_audit(limit).await?;
-                self.ws.append_audit(&event).await?;
-                Ok(events)
-            },
+            || async { Ok(self.ws.recent_audit(limit).await?) },
+            |events| serde_json::json!({ "returned": events.len() }),
         )
         .await
     }
@@ -135,17 +148,10 @@ impl Vault {
 
     /// The stored checkpoints, oldest first.
     pub async fn audit_checkpoints(&self, caller: &Caller) -> Result<Vec<Checkpoint>, GuardError> {
-        self.guarded(
+        self.read_log(
             caller,
-            Action::AuditRead,
-            Resource::Workspace,
-            None,
-            |mut event| async move {
-                let checkpoints = self.ws.audit_checkpoints().await?;
-                event.detail = serde_json::json!({ "checkpoints": checkpoints.len() });
-                self.ws.append_audit(&event).await?;
-                Ok(checkpoints)
-            },
+            || async { Ok(self.ws.audit_checkpoints().await?) },
+            |cps| serde_json::json!({ "checkpoints": cps.len() }),
         )
         .await
     }
@@ -156,18 +162,10 @@ impl Vault {
         caller: &Caller,
         seq: u64,
     ) -> Result<InclusionProof, GuardError> {
-        self.guarded(
+        self.read_log(
             caller,
-            Action::AuditRead,
-            Resource::Workspace,
-            None,
-            |mut event| async move {
-                let proof = self.ws.audit_proof(seq).await?;
-                event.detail =
-                    serde_json::json!({ "proof_of": seq, "tree_size": proof.checkpoint.tree_size });
-                self.ws.append_audit(&event).await?;
-                Ok(proof)
-            },
+            || async { Ok(self.ws.audit_proof(seq).await?) },
+            |p| serde_json::json!({ "proof_of": seq, "tree_size": p.checkpoint.tree_size }),
         )
         .await
     }
