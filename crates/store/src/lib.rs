@@ -19,7 +19,9 @@ mod migrate;
 mod path;
 mod pipeline;
 mod sqlite;
+mod sqlite_audit;
 mod workspace;
+mod workspace_audit;
 
 pub use audit_log::PruneReport;
 pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
@@ -28,7 +30,9 @@ pub use covault_audit::AuditEvent;
 pub use error::StoreError;
 pub use keyring::{KekSource, Keyring, NewKekSource};
 pub use local::{DataDir, LocalBlobStore, LockMode};
-pub use meta::{FileRecord, MetadataStore, NewVersion, TokenRecord, VersionKind, VersionRecord};
+pub use meta::{
+    AuditLog, FileRecord, MetadataStore, NewVersion, TokenRecord, VersionKind, VersionRecord,
+};
 pub use path::{PathLimits, WorkspacePath};
 pub use sqlite::SqliteMetadata;
 pub use workspace::{

@@ -146,9 +146,11 @@ pub struct WrappedKeyRow {
     pub wrapped: WrappedKey,
 }
 
-/// Metadata persistence. Implementations are transactional and durable on commit.
+/// Metadata persistence. Implementations are transactional and durable on commit. The audit
+/// log's reads and maintenance are the [`AuditLog`] half; appends are here, because they
+/// join the same transactions as the changes they describe.
 #[async_trait]
-pub trait MetadataStore: Send + Sync {
+pub trait MetadataStore: AuditLog + Send + Sync {
     /// Applies pending schema migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn is_initialized(&self) -> Result<bool, StoreError>;
@@ -240,6 +242,17 @@ pub trait MetadataStore: Send + Sync {
 
     /// Appends `event` to the audit chain (group commit).
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Every version of every file that has one, with its path (for verification).
+    async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;
+    /// Blobs that committed blob-stored versions still need (purged versions excluded).
+    async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError>;
+}
+
+/// The audit log's side of the metadata store: search, the chain head, signed checkpoints,
+/// verification, inclusion proofs, retention, export cursors and the signing key.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
     /// Events matching `query`, oldest first.
     async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<StoredEvent>, StoreError>;
     /// The writer's chain head.
@@ -271,9 +284,4 @@ pub trait MetadataStore: Send + Sync {
     async fn signing_key(&self) -> Result<Option<WrappedKey>, StoreError>;
     /// Stores a signing key unless one exists (the first writer wins).
     async fn add_signing_key(&self, key: &WrappedKey) -> Result<(), StoreError>;
-
-    /// Every version of every file that has one, with its path (for verification).
-    async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;
-    /// Blobs that committed blob-stored versions still need (purged versions excluded).
-    async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError>;
 }

@@ -8,15 +8,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use covault_audit::{
-    AuditEvent, AuditQuery, ChainHasher, ChainHead, Checkpoint, InclusionProof, StoredEvent,
-    VerifyReport as AuditVerifyReport,
-};
-use covault_crypto::{ContentHash, KdfParams, KekId, PublicKey, WrappedKey};
+use covault_audit::{AuditEvent, ChainHasher};
+use covault_crypto::{ContentHash, KdfParams, KekId, WrappedKey};
 use covault_policy::{Principal, PrincipalKind, Tier, TokenHash, TokenId};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -24,9 +20,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit_log::{self, PreparedEvent, PruneReport};
+use crate::audit_log::{self, PreparedEvent};
 use crate::committer::{self, Job};
-use crate::keyring::Keyring;
 
 use crate::meta::{InitRecords, KekRecord, KekSourceKind, RotatedKeys, WrappedKeyRow};
 use crate::migrate;
@@ -36,9 +31,9 @@ use crate::{
 };
 
 const HASH_KEY_NAME: &str = "content-hash";
-const SIGNING_KEY_NAME: &str = "audit-signing";
+pub(crate) const SIGNING_KEY_NAME: &str = "audit-signing";
 
-async fn blocking<T, F>(work: F) -> Result<T, StoreError>
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, StoreError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -49,9 +44,9 @@ where
 /// SQLite metadata in one database file.
 #[derive(Clone)]
 pub struct SqliteMetadata {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     committer: mpsc::Sender<Job>,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl SqliteMetadata {
@@ -92,7 +87,7 @@ impl SqliteMetadata {
             .map_err(|_| StoreError::Task("the metadata committer dropped a write".into()))?
     }
 
-    async fn workspace_key(&self, name: &str) -> Result<Option<WrappedKey>, StoreError> {
+    pub(crate) async fn workspace_key(&self, name: &str) -> Result<Option<WrappedKey>, StoreError> {
         let row = sqlx::query("SELECT kek_id, wrapped FROM workspace_keys WHERE name = $1")
             .bind(name.to_owned())
             .fetch_optional(&self.pool)
@@ -769,80 +764,6 @@ impl MetadataStore for SqliteMetadata {
             reply,
         };
         self.submit(job, answer).await
-    }
-
-    async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        let (path, query) = (self.path.clone(), query.clone());
-        blocking(move || audit_log::search(&path, &query)).await
-    }
-
-    async fn audit_head(&self) -> Result<ChainHead, StoreError> {
-        let path = self.path.clone();
-        blocking(move || audit_log::head(&path)).await
-    }
-
-    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        let path = self.path.clone();
-        blocking(move || audit_log::checkpoints(&path)).await
-    }
-
-    async fn audit_checkpoint(
-        &self,
-        keyring: Arc<Keyring>,
-        at_ms: i64,
-    ) -> Result<Option<Checkpoint>, StoreError> {
-        let path = self.path.clone();
-        blocking(move || audit_log::checkpoint(&path, &keyring.signing_key, at_ms)).await
-    }
-
-    async fn audit_verify(
-        &self,
-        key: PublicKey,
-        extra: Vec<Checkpoint>,
-    ) -> Result<AuditVerifyReport, StoreError> {
-        let path = self.path.clone();
-        blocking(move || audit_log::verify(&path, &key, extra)).await
-    }
-
-    async fn audit_prune(
-        &self,
-        before_ms: i64,
-        event: &AuditEvent,
-    ) -> Result<PruneReport, StoreError> {
-        let (path, event) = (self.path.clone(), event.clone());
-        blocking(move || audit_log::prune(&path, before_ms, &event)).await
-    }
-
-    async fn audit_proof(&self, seq: u64) -> Result<InclusionProof, StoreError> {
-        let path = self.path.clone();
-        blocking(move || audit_log::inclusion_proof(&path, seq)).await
-    }
-
-    async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError> {
-        let (path, name) = (self.path.clone(), name.to_owned());
-        blocking(move || audit_log::sink_cursor(&path, &name)).await
-    }
-
-    async fn set_sink_cursor(&self, name: &str, seq: u64, at_ms: i64) -> Result<(), StoreError> {
-        let (path, name) = (self.path.clone(), name.to_owned());
-        blocking(move || audit_log::set_sink_cursor(&path, &name, seq, at_ms)).await
-    }
-
-    async fn signing_key(&self) -> Result<Option<WrappedKey>, StoreError> {
-        self.workspace_key(SIGNING_KEY_NAME).await
-    }
-
-    async fn add_signing_key(&self, key: &WrappedKey) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO workspace_keys (name, kek_id, wrapped) VALUES ($1,$2,$3) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(SIGNING_KEY_NAME)
-        .bind(key.kek_id.as_str().to_owned())
-        .bind(key.bytes.clone())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError> {
