@@ -81,6 +81,8 @@ pub struct WorkflowFields {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Extension {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    principal_kind: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     policies: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +98,8 @@ pub struct AuditEvent {
     pub at_ms: i64,
     /// Principal id, or `None` when authentication failed.
     pub principal: Option<String>,
+    /// `user`, `service` or `operator` (the local holder of the data directory and its key).
+    pub principal_kind: Option<String>,
     /// The token id used, if any (never the token).
     pub token_id: Option<String>,
     /// The browser session, if the request came from one.
@@ -127,6 +131,7 @@ impl AuditEvent {
         Self {
             at_ms: crate::now_ms(),
             principal: None,
+            principal_kind: None,
             token_id: None,
             session_id: None,
             action: action.into(),
@@ -149,6 +154,7 @@ impl AuditEvent {
     /// The stored form. JSON parts are serialised here, once.
     pub fn to_columns(&self) -> EventColumns {
         let ext = Extension {
+            principal_kind: self.principal_kind.clone(),
             policies: self.policies.clone(),
             ai: self.ai.clone(),
             workflow: self.workflow.clone(),
@@ -187,6 +193,7 @@ impl AuditEvent {
         Ok(Self {
             at_ms: c.at_ms,
             principal: c.principal.clone(),
+            principal_kind: ext.principal_kind,
             token_id: c.token_id.clone(),
             session_id: c.session_id.clone(),
             action: c.action.clone(),
@@ -267,6 +274,7 @@ mod tests {
     fn columns_round_trip() {
         let mut e = AuditEvent::new("ai.send");
         e.principal = Some("usr_1".into());
+        e.principal_kind = Some("user".into());
         e.tier = Some(Tier::Confidential);
         e.policies = vec!["tier-clearance".into()];
         e.detail = serde_json::json!({"size": 12, "counts": {"EMAIL_ADDRESS": 2}});

@@ -33,6 +33,7 @@ fn event(action: &str, outcome: Outcome) -> AuditEvent {
     let mut e = AuditEvent::new(action);
     e.at_ms = AT_MS;
     e.principal = Some("usr_alice".into());
+    e.principal_kind = Some("user".into());
     e.outcome = outcome;
     e.request_id = Some(format!("req_{action}"));
     e.remote_addr = Some("203.0.113.7:52100".into());
@@ -80,6 +81,7 @@ fn samples() -> Vec<AuditEvent> {
     events.push(event("authenticate", Outcome::Success));
     let mut failed = event("authenticate", Outcome::Failed);
     failed.principal = None;
+    failed.principal_kind = None;
     failed.reason = "bad_credentials".into();
     failed.remote_addr = Some("[2001:db8::7]:443".into());
     events.push(failed);
@@ -93,10 +95,16 @@ fn samples() -> Vec<AuditEvent> {
         events.push(event(action, Outcome::Success));
     }
     let mut rotate = event("keys.rotate", Outcome::Success);
+    rotate.principal = Some("operator".into());
+    rotate.principal_kind = Some("operator".into());
     rotate.remote_addr = None;
     rotate.user_agent = None;
     rotate.request_id = None;
     events.push(rotate);
+    let mut service = event("workflow.run", Outcome::Success);
+    service.principal = Some("svc_nightly".into());
+    service.principal_kind = Some("service".into());
+    events.push(service);
     events.push(ai_send());
     events.push(hostile());
     events

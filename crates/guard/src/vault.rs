@@ -325,6 +325,9 @@ impl Vault {
     ) -> GuardError {
         let mut event = base_event(caller, Action::Authenticate, None);
         event.principal = (!caller.principal.id.is_empty()).then(|| caller.principal.id.clone());
+        if event.principal.is_none() {
+            event.principal_kind = None;
+        }
         event.token_id = token_id.map(|t| t.to_string());
         event.outcome = Outcome::Denied;
         event.reason = reason.into();
@@ -780,6 +783,14 @@ pub(crate) fn base_event(
     let context = &caller.context;
     let mut event = AuditEvent::new(action.as_str());
     event.principal = Some(caller.principal.id.clone());
+    event.principal_kind = Some(
+        match caller.principal.kind {
+            PrincipalKind::User => "user",
+            PrincipalKind::Service => "service",
+            PrincipalKind::Operator => "operator",
+        }
+        .to_owned(),
+    );
     event.token_id = caller.token_id.as_ref().map(|t| t.to_string());
     event.session_id = context.session_id.clone();
     event.path = path.map(ToString::to_string);

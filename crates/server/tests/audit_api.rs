@@ -135,6 +135,7 @@ async fn search_filters_pages_and_records_the_request() {
     assert!(rest["next_after"].is_null());
     let e = &events[0];
     assert_eq!(e["user_agent"], "audit-test/1.0");
+    assert_eq!(e["principal_kind"], "user");
     assert_eq!(e["correlation_id"], "task-42");
     assert_eq!(e["remote_addr"], "127.0.0.1");
     assert_eq!(

@@ -21,6 +21,8 @@ struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     principal: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    principal_kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     token_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     session_id: Option<&'a str>,
@@ -59,6 +61,7 @@ pub(super) fn encode(stored: &StoredEvent, event: &AuditEvent) -> Result<String,
         prev_hash: hex::encode(stored.prev_hash),
         at_ms: event.at_ms,
         principal: event.principal.as_deref(),
+        principal_kind: event.principal_kind.as_deref(),
         token_id: event.token_id.as_deref(),
         session_id: event.session_id.as_deref(),
         action: &event.action,

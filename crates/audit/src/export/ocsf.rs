@@ -191,6 +191,13 @@ fn user(event: &AuditEvent) -> Value {
         Some(principal) => json!({ "uid": principal }),
         None => json!({ "name": "unknown", "type_id": 0, "type": "Unknown" }),
     };
+    // OCSF user types: 1 User, 3 System; a service account is "Other" with its name.
+    match event.principal_kind.as_deref() {
+        Some("user") => (value["type_id"], value["type"]) = (json!(1), json!("User")),
+        Some("operator") => (value["type_id"], value["type"]) = (json!(3), json!("System")),
+        Some("service") => (value["type_id"], value["type"]) = (json!(99), json!("Service")),
+        _ => {}
+    }
     if let Some(token) = &event.token_id {
         value["credential_uid"] = json!(token);
     }
