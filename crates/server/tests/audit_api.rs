@@ -282,13 +282,15 @@ async fn the_audit_tasks_sign_checkpoints_and_copy_them_to_a_file_and_a_url() {
     let app = spawn_app().await;
     // A receiving service on loopback that keeps what it is sent.
     let received = Arc::new(tokio::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let (arrived, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<()>();
     let keep = received.clone();
     let receiver = axum::Router::new().route(
         "/checkpoints",
         post(move |axum::Json(body): axum::Json<serde_json::Value>| {
-            let keep = keep.clone();
+            let (keep, arrived) = (keep.clone(), arrived.clone());
             async move {
                 keep.lock().await.push(body);
+                let _ = arrived.send(());
                 StatusCode::CREATED
             }
         }),
@@ -310,14 +312,9 @@ async fn the_audit_tasks_sign_checkpoints_and_copy_them_to_a_file_and_a_url() {
     )
     .unwrap();
     put(&app, "/one.txt", "1").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while received.lock().await.is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no checkpoint was posted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(20), arrivals.recv())
+        .await
+        .expect("a checkpoint was posted within 20 s");
     put(&app, "/two.txt", "2").await;
     tasks.shutdown().await;
     // The last checkpoint, signed at shutdown, covers the second write.
