@@ -254,6 +254,7 @@ async fn tail(
             .query(&q),
     )
     .await?;
+    eprintln!("following new events (Ctrl-C to stop)");
     let mut body = response.bytes_stream();
     let mut pending = Vec::new();
     while let Some(chunk) = body.next().await {

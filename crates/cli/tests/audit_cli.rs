@@ -169,8 +169,13 @@ fn audit_commands_from_search_to_verify_and_prune() {
             "audit", "tail", "-f", "-n", "0", "--json", "--action", "file.*",
         ])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Once it says it is following, anything that happens next is shown.
+    let mut tail_err = BufReader::new(tail.stderr.take().unwrap()).lines();
+    let said = tail_err.next().expect("tail said something").unwrap();
+    assert!(said.starts_with("following new events"), "{said}");
     let tail_out = tail.stdout.take().unwrap();
     let (lines_tx, lines_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -266,6 +271,11 @@ fn audit_commands_from_search_to_verify_and_prune() {
     let copies = std::fs::read_to_string(&env.checkpoints).unwrap();
     let last: serde_json::Value = serde_json::from_str(copies.lines().last().unwrap()).unwrap();
     let covered = last["tree_size"].as_u64().unwrap();
+    assert_eq!(
+        exported.len() as u64,
+        covered,
+        "at the stop the sink delivered everything the last checkpoint covers"
+    );
     let out = env.run(&["audit", "public-key"]);
     assert_eq!(
         text(&out.stdout).trim(),

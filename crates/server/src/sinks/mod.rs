@@ -13,7 +13,9 @@
 //! | syslog TCP / TLS | written and flushed to the kernel | at least once for every failure the sender can see (a failed write repeats the whole batch); a collector that dies with a batch unread in its socket loses it, since syslog has no acknowledgement |
 //! | syslog UDP | sent | best effort: a datagram can be dropped without notice |
 //!
-//! Every record carries its seq (and chain hash), so a consumer removes repeats by seq.
+//! Every record carries its seq (and chain hash), so a consumer removes repeats by seq. At a
+//! graceful stop an idle sink makes one last delivery of whatever is new (within
+//! [`SHUTDOWN_GRACE`], no retries), so a reachable collector is left current.
 //!
 //! Formats: syslog targets send RFC 5424 ([`Format::Syslog`], MSG = the JSON line); OTLP
 //! sends its own request body, whose log records carry the JSON line ([`Format::Jsonl`]);

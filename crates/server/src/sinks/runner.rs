@@ -57,9 +57,40 @@ impl Runner {
         let mut export = self.start().await?;
         tracing::info!(cursor = export.cursor(), "audit sink started");
         loop {
-            let events = self.next_events(&export).await?;
+            let events = match self.next_events(&export).await {
+                Ok(events) => events,
+                Err(Stopped) => {
+                    self.drain(&mut export).await;
+                    return Err(Stopped);
+                }
+            };
             if let Some(seq) = self.deliver(&events).await? {
                 self.commit(&mut export, seq).await?;
+            }
+        }
+    }
+
+    /// At a graceful stop, while the collector is reachable: one last delivery of whatever
+    /// is new (within [`SHUTDOWN_GRACE`], no retries), so the collector is left current.
+    async fn drain(&mut self, export: &mut AuditExport) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while tokio::time::Instant::now() < deadline {
+            let events = match export.batch(self.config.batch).await {
+                Ok(events) if !events.is_empty() => events,
+                _ => return,
+            };
+            let Ok(batch) = Prepared::encode(&events, self.config.format, &self.config.encode)
+            else {
+                return;
+            };
+            let delivery = self.transport.deliver(&batch, &self.config.encode);
+            match tokio::time::timeout_at(deadline, delivery).await {
+                Ok(Ok(())) => {
+                    if export.commit(batch.last_seq()).await.is_err() {
+                        return;
+                    }
+                }
+                _ => return,
             }
         }
     }
