@@ -25,7 +25,7 @@ pub use checkpoint::Checkpoint;
 pub use error::AuditError;
 pub use event::{AiFields, AuditEvent, EventColumns, Outcome, StoredEvent, WorkflowFields};
 pub use merkle::Frontier;
-pub use proof::InclusionProof;
+pub use proof::{ConsistencyProof, InclusionProof};
 pub use query::{ActionFilter, AuditQuery, MAX_PAGE};
 pub use time::{format_rfc3339, now_ms, parse_rfc3339};
 pub use verify::{Anchor, HashedEvent, MAX_PROBLEMS, Problem, TamperKind, Verifier, VerifyReport};

@@ -220,6 +220,108 @@ impl PrunedTree<'_> {
     }
 }
 
+/// The consistency proof (RFC 9162 `PROOF(m, D[n])`) that the tree of the first `old_size`
+/// leaves is a prefix of the tree of all `prefix.size() + rest.len()` leaves, where the first
+/// `prefix.size()` leaves survive only as their compact range. `None` when `old_size` is 0,
+/// lies inside the pruned prefix, or beyond the tree.
+pub fn consistency_proof_after(
+    prefix: &Frontier,
+    rest: &[[u8; 32]],
+    old_size: u64,
+) -> Option<Vec<[u8; 32]>> {
+    let split = prefix.size();
+    let size = split + rest.len() as u64;
+    if old_size == 0 || old_size < split || old_size > size {
+        return None;
+    }
+    let tree = PrunedTree {
+        prefix: prefix.ranges(),
+        split,
+        rest,
+    };
+    let mut proof = Vec::new();
+    tree.subproof(old_size, 0, size, true, &mut proof)?;
+    Some(proof)
+}
+
+impl PrunedTree<'_> {
+    /// RFC 9162 `SUBPROOF(m, D[lo:hi], b)`.
+    fn subproof(
+        &self,
+        m: u64,
+        lo: u64,
+        hi: u64,
+        whole: bool,
+        out: &mut Vec<[u8; 32]>,
+    ) -> Option<()> {
+        let n = hi - lo;
+        if m == n {
+            if !whole {
+                out.push(self.root(lo, hi)?);
+            }
+            return Some(());
+        }
+        let k = split_point(usize::try_from(n).ok()?) as u64;
+        if m <= k {
+            self.subproof(m, lo, lo + k, whole, out)?;
+            out.push(self.root(lo + k, hi)?);
+        } else {
+            self.subproof(m - k, lo + k, hi, false, out)?;
+            out.push(self.root(lo, lo + k)?);
+        }
+        Some(())
+    }
+}
+
+/// Checks a consistency proof (RFC 9162 §2.1.4.2): is the tree of `old_size` leaves with
+/// `old_root` a prefix of the tree of `new_size` leaves with `new_root`?
+pub fn verify_consistency(
+    old_size: u64,
+    new_size: u64,
+    old_root: &[u8; 32],
+    new_root: &[u8; 32],
+    proof: &[[u8; 32]],
+) -> bool {
+    if old_size == 0 || old_size > new_size {
+        return false;
+    }
+    if old_size == new_size {
+        return proof.is_empty() && old_root == new_root;
+    }
+    if proof.is_empty() {
+        return false;
+    }
+    let mut path: Vec<[u8; 32]> = Vec::with_capacity(proof.len() + 1);
+    if old_size.is_power_of_two() {
+        path.push(*old_root);
+    }
+    path.extend_from_slice(proof);
+    let (mut fnode, mut snode) = (old_size - 1, new_size - 1);
+    while fnode & 1 == 1 {
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    let (mut fr, mut sr) = (path[0], path[0]);
+    for c in &path[1..] {
+        if snode == 0 {
+            return false;
+        }
+        if fnode & 1 == 1 || fnode == snode {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            while fnode & 1 == 0 && fnode != 0 {
+                fnode >>= 1;
+                snode >>= 1;
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    fr == *old_root && sr == *new_root && snode == 0
+}
+
 /// Checks an audit path (RFC 9162 §2.1.3.2): is `leaf` at `index` of a tree of `size`
 /// leaves with this `root`?
 pub fn verify_inclusion(
@@ -329,6 +431,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn consistency_proofs_verify_and_catch_a_changed_history() {
+        let empty = Frontier::default();
+        for n in 1..40usize {
+            let all = leaves(n);
+            let new_root = root_of(&all);
+            for m in 1..=n {
+                let old_root = root_of(&all[..m]);
+                let proof = consistency_proof_after(&empty, &all, m as u64).unwrap();
+                assert!(
+                    verify_consistency(m as u64, n as u64, &old_root, &new_root, &proof),
+                    "m {m} n {n}"
+                );
+                // A different old history does not verify against the same proof.
+                let mut other = all[..m].to_vec();
+                other[m / 2] = sha256(b"rewritten");
+                let forged = root_of(&other);
+                assert!(!verify_consistency(
+                    m as u64, n as u64, &forged, &new_root, &proof
+                ));
+                // Nor does another new tree.
+                if m < n {
+                    let other_new = root_of(&leaves(n + 1)[1..]);
+                    assert!(!verify_consistency(
+                        m as u64, n as u64, &old_root, &other_new, &proof
+                    ));
+                }
+                // After pruning a prefix no longer than m, the proof is the same.
+                for cut in 0..=m {
+                    let mut prefix = Frontier::default();
+                    all[..cut].iter().for_each(|l| prefix.push(*l));
+                    let pruned = consistency_proof_after(&prefix, &all[cut..], m as u64);
+                    assert_eq!(pruned.as_ref(), Some(&proof), "m {m} n {n} cut {cut}");
+                }
+            }
+        }
+        assert!(consistency_proof_after(&empty, &leaves(4), 0).is_none());
+        assert!(consistency_proof_after(&empty, &leaves(4), 5).is_none());
     }
 
     #[test]

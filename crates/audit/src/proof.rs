@@ -9,7 +9,7 @@ use covault_crypto::{PublicKey, sha256};
 use serde::{Deserialize, Serialize};
 
 use crate::Checkpoint;
-use crate::merkle::verify_inclusion;
+use crate::merkle::{verify_consistency, verify_inclusion};
 
 /// One event's proof of inclusion under a signed checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +66,67 @@ impl InclusionProof {
             Err(format!(
                 "event {} is not included in the tree of {} events this checkpoint signs",
                 self.seq, self.checkpoint.tree_size
+            ))
+        }
+    }
+}
+
+/// Evidence that the log a newer checkpoint signs extends the one an older checkpoint
+/// signed: nothing before it was changed, removed or reordered (RFC 9162 consistency proof).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyProof {
+    /// The older tree's size (the holder of its checkpoint supplies its root).
+    pub from: u64,
+    /// Hex hashes of RFC 9162 `PROOF(from, D[to])`.
+    pub path: Vec<String>,
+    /// The newer checkpoint.
+    pub checkpoint: Checkpoint,
+}
+
+impl ConsistencyProof {
+    pub fn new(from: u64, path: &[[u8; 32]], checkpoint: Checkpoint) -> Self {
+        Self {
+            from,
+            path: path.iter().map(hex::encode).collect(),
+            checkpoint,
+        }
+    }
+
+    /// Checks that `older` (a checkpoint kept elsewhere) and this proof's checkpoint are both
+    /// signed by `trusted`, and that the newer tree extends the older one.
+    pub fn check(&self, older: &Checkpoint, trusted: &PublicKey) -> Result<(), String> {
+        older.verify_signature(trusted).map_err(|e| e.to_string())?;
+        self.checkpoint
+            .verify_signature(trusted)
+            .map_err(|e| e.to_string())?;
+        if older.tree_size != self.from {
+            return Err(format!(
+                "the proof starts at {} events, the kept checkpoint covers {}",
+                self.from, older.tree_size
+            ));
+        }
+        let path = self
+            .path
+            .iter()
+            .map(|h| {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(h, &mut out).map(|()| out)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| "`path` holds a value that is not a 32-byte hex hash")?;
+        let new = &self.checkpoint;
+        if verify_consistency(
+            older.tree_size,
+            new.tree_size,
+            &older.merkle_root,
+            &new.merkle_root,
+            &path,
+        ) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the log of {} events does not extend the one of {} events: its history was changed",
+                new.tree_size, older.tree_size
             ))
         }
     }

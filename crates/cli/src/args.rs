@@ -276,6 +276,19 @@ pub enum AuditCommand {
         #[arg(long)]
         public_key: String,
     },
+    /// Check that the log the server signs now extends a checkpoint you kept: nothing before
+    /// it was changed, removed or reordered (exit 3 when it was)
+    CheckConsistency {
+        /// A checkpoint kept outside (JSON, or the JSON lines of audit.checkpoint_file: the
+        /// newest is used)
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The Ed25519 public key (hex) from `covault audit public-key`
+        #[arg(long)]
+        public_key: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Print the Ed25519 public key that signs checkpoints (hex)
     PublicKey {
         #[command(flatten)]

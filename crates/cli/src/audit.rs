@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use covault_guard::{
-    Checkpoint, InclusionProof, LockMode, Outcome, PublicKey, format_rfc3339, parse_rfc3339,
+    Checkpoint, ConsistencyProof, InclusionProof, LockMode, Outcome, PublicKey, format_rfc3339,
+    parse_rfc3339,
 };
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -42,6 +43,11 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::PublicKey { data } => public_key(&data).await,
         AuditCommand::Prove { seq, client } => prove(&Client::new(&client)?, seq).await,
         AuditCommand::CheckProof { proof, public_key } => check_proof(&proof, &public_key),
+        AuditCommand::CheckConsistency {
+            checkpoint,
+            public_key,
+            client,
+        } => check_consistency(&Client::new(&client)?, &checkpoint, &public_key).await,
     }
 }
 
@@ -54,6 +60,42 @@ async fn prove(client: &Client, seq: u64) -> anyhow::Result<ExitCode> {
         .context("reading the proof")?;
     print_line(&serde_json::to_string_pretty(&proof)?);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn check_consistency(
+    client: &Client,
+    kept: &Path,
+    public_key: &str,
+) -> anyhow::Result<ExitCode> {
+    let key = PublicKey::from_hex(public_key)?;
+    let older = read_checkpoints(kept)?
+        .into_iter()
+        .max_by_key(|c| c.tree_size)
+        .with_context(|| format!("`{}` holds no checkpoint", kept.display()))?;
+    let proof: ConsistencyProof = send(
+        client
+            .request(Method::GET, "/v1/audit/consistency", None)
+            .query(&[("from", older.tree_size.to_string())]),
+    )
+    .await?
+    .json()
+    .await
+    .context("reading the consistency proof")?;
+    match proof.check(&older, &key) {
+        Ok(()) => {
+            print_line(&format!(
+                "ok: the log of {} events signed at {} extends the kept checkpoint of {} events",
+                proof.checkpoint.tree_size,
+                format_rfc3339(proof.checkpoint.at_ms),
+                older.tree_size
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            print_line(&format!("CONSISTENCY FAILS: {why}"));
+            Ok(ExitCode::from(3))
+        }
+    }
 }
 
 fn check_proof(file: &Path, public_key: &str) -> anyhow::Result<ExitCode> {

@@ -205,6 +205,8 @@ fn audit_commands_from_search_to_verify_and_prune() {
         "checkpointing beside the server: {}",
         text(&out.stderr)
     );
+    let kept = env.data.parent().unwrap().join("kept-checkpoint.json");
+    std::fs::write(&kept, &out.stdout).unwrap();
     let out = env.client(&url, &token, &["audit", "prove", "2"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let proof_file = env.data.parent().unwrap().join("proof.json");
@@ -240,6 +242,35 @@ fn audit_commands_from_search_to_verify_and_prune() {
     let out = check(&proof_file);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stdout).contains("PROOF FAILS"));
+
+    // Later, the log the server signs still extends the checkpoint kept earlier.
+    let out = env.client(
+        &url,
+        &token,
+        &["put", note.to_str().unwrap(), "/notes/3.txt"],
+    );
+    assert!(out.status.success());
+    assert!(env.run(&["audit", "checkpoint"]).status.success());
+    let args = [
+        "audit",
+        "check-consistency",
+        "--checkpoint",
+        kept.to_str().unwrap(),
+        "--public-key",
+        &key,
+    ];
+    let out = env.client(&url, &token, &args);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).starts_with("ok: the log of"),
+        "{}",
+        text(&out.stdout)
+    );
     stop(server);
 
     // The sink delivered the log in order, as OCSF records, from the first event on.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use covault_audit::{
-    AuditEvent, AuditQuery, Checkpoint, InclusionProof, Outcome, StoredEvent, VerifyReport, now_ms,
+    AuditEvent, AuditQuery, Checkpoint, ConsistencyProof, InclusionProof, Outcome, StoredEvent,
+    VerifyReport, now_ms,
 };
 use covault_policy::{Action, Resource};
 use covault_store::PruneReport;
@@ -166,6 +167,20 @@ impl Vault {
             caller,
             || async { Ok(self.ws.audit_proof(seq).await?) },
             |p| serde_json::json!({ "proof_of": seq, "tree_size": p.checkpoint.tree_size }),
+        )
+        .await
+    }
+
+    /// A proof that the newest checkpoint's log extends the tree of its first `from` events.
+    pub async fn audit_consistency(
+        &self,
+        caller: &Caller,
+        from: u64,
+    ) -> Result<ConsistencyProof, GuardError> {
+        self.read_log(
+            caller,
+            || async { Ok(self.ws.audit_consistency(from).await?) },
+            |p| serde_json::json!({ "consistency_from": from, "tree_size": p.checkpoint.tree_size }),
         )
         .await
     }

@@ -19,8 +19,8 @@ pub use audit::{AuditExport, AuditFollow};
 pub use caller::{Caller, RequestContext};
 pub use covault_audit::export;
 pub use covault_audit::{
-    AuditQuery, Checkpoint, InclusionProof, Outcome, Problem, StoredEvent, TamperKind,
-    VerifyReport as AuditVerifyReport,
+    AuditQuery, Checkpoint, ConsistencyProof, InclusionProof, Outcome, Problem, StoredEvent,
+    TamperKind, VerifyReport as AuditVerifyReport,
 };
 pub use covault_audit::{format_rfc3339, parse_rfc3339};
 pub use covault_crypto::{KdfParams, PublicKey, generate_key_file};

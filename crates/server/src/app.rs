@@ -205,6 +205,7 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         .route("/v1/audit/events", get(audit::events))
         .route("/v1/audit/checkpoints", get(audit::checkpoints))
         .route("/v1/audit/proof/{seq}", get(audit::proof))
+        .route("/v1/audit/consistency", get(audit::consistency))
         .route_layer(middleware::from_fn_with_state(
             vault.clone(),
             auth::authenticate,

@@ -13,7 +13,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use covault_guard::export::{EncodeOptions, Format, encode};
-use covault_guard::{AuditQuery, Caller, Checkpoint, InclusionProof, Outcome, StoredEvent, Vault};
+use covault_guard::{
+    AuditQuery, Caller, Checkpoint, ConsistencyProof, InclusionProof, Outcome, StoredEvent, Vault,
+};
 use futures_util::stream;
 use serde::Deserialize;
 
@@ -152,6 +154,31 @@ pub async fn proof(
         ApiError::bad_request(format!("`{seq}` is not an event position (1, 2, …)"))
     })?;
     Ok(Json(vault.audit_proof(&caller, seq).await?))
+}
+
+/// Query of `GET /v1/audit/consistency`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The size of the older tree (the `tree_size` of a checkpoint you kept).
+    from: u64,
+}
+
+#[utoipa::path(get, path = "/v1/audit/consistency", tag = "audit", params(ConsistencyQuery),
+    responses((status = 200, description = "an RFC 9162 consistency proof from `from` events to the newest signed checkpoint: `{from, path, checkpoint}`"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn consistency(
+    State(vault): State<Arc<Vault>>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    let Query(q) =
+        q.map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+    if q.from == 0 {
+        return Err(ApiError::bad_request("`from` must be at least 1"));
+    }
+    Ok(Json(vault.audit_consistency(&caller, q.from).await?))
 }
 
 /// Response of `GET /v1/audit/checkpoints`.

@@ -11,7 +11,7 @@ use crate::{audit, error, files};
     info(title = "covault", description = "Encrypted, versioned workspace behind one authorize → act → audit path."),
     paths(files::whoami, files::list, files::put, files::get, files::delete, files::stat,
         files::history, files::restore, files::purge, files::label, audit::events,
-        audit::checkpoints, audit::proof),
+        audit::checkpoints, audit::proof, audit::consistency),
     components(schemas(error::ErrorBody, error::ErrorDetail, files::RestoreBody, files::LabelBody,
         audit::Checkpoints)),
     modifiers(&BearerAuth),

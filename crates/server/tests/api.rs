@@ -137,6 +137,7 @@ async fn health_ready_and_openapi_need_no_token() {
         "/v1/audit/events",
         "/v1/audit/checkpoints",
         "/v1/audit/proof/{seq}",
+        "/v1/audit/consistency",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -160,6 +161,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/audit/events?follow=true"),
     ("GET", "/v1/audit/checkpoints"),
     ("GET", "/v1/audit/proof/1"),
+    ("GET", "/v1/audit/consistency?from=1"),
 ];
 
 #[tokio::test]

@@ -12,8 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use covault_audit::{
-    Anchor, AuditEvent, AuditQuery, ChainHasher, ChainHead, Checkpoint, EventColumns, Frontier,
-    HashedEvent, InclusionProof, RawColumns, StoredEvent, Verifier, VerifyReport, chain_hash,
+    Anchor, AuditEvent, AuditQuery, ChainHasher, ChainHead, Checkpoint, ConsistencyProof,
+    EventColumns, Frontier, HashedEvent, InclusionProof, RawColumns, StoredEvent, Verifier,
+    VerifyReport, chain_hash,
 };
 use covault_crypto::{PublicKey, SigningKey};
 use rusqlite::types::{ToSql, ValueRef};
@@ -698,29 +699,59 @@ pub(crate) fn inclusion_proof(path: &Path, seq: u64) -> Result<InclusionProof, S
     let Some((cp, _)) = checkpoints.last().filter(|(c, _)| c.tree_size >= seq) else {
         return Err(StoreError::NotCheckpointed { seq });
     };
+    let (prefix, leaves) = signed_tree(&conn, &checkpoints, cp.tree_size)?;
+    let audit_path = covault_audit::merkle::inclusion_proof_after(&prefix, &leaves, seq - 1)
+        .ok_or_else(|| StoreError::AuditTampered { seq })?;
+    let mut canonical = Vec::new();
+    covault_audit::canonical_bytes(&event.columns, &mut canonical);
+    let proof = InclusionProof::new(seq, &canonical, &audit_path, cp.clone());
+    conn.execute_batch("COMMIT")?;
+    Ok(proof)
+}
+
+/// The compact range of the pruned prefix and the leaves after it, up to `tree_size`.
+fn signed_tree(
+    conn: &Connection,
+    checkpoints: &[(Checkpoint, Vec<u8>)],
+    tree_size: u64,
+) -> Result<(Frontier, Vec<[u8; 32]>), StoreError> {
     let first: Option<i64> =
         conn.query_row("SELECT MIN(seq) FROM audit_events", [], |r| r.get(0))?;
-    let first = first.map(to_seq).transpose()?.ok_or_else(missing)?;
+    let first = first
+        .map(to_seq)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound("audit events".into()))?;
     let prefix = match first {
         1 => Frontier::default(),
         f => {
             let (anchor, nodes) = checkpoints
                 .iter()
                 .find(|(c, _)| c.tree_size == f - 1)
-                .ok_or_else(|| StoreError::AuditTampered { seq: 1 })?;
+                .ok_or(StoreError::AuditTampered { seq: 1 })?;
             Frontier::from_bytes(anchor.tree_size, nodes)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?
         }
     };
-    let leaves: Vec<[u8; 32]> = hashed_range(&conn, first, cp.tree_size + 1)?
+    let leaves = hashed_range(conn, first, tree_size + 1)?
         .iter()
         .map(|e| e.leaf)
         .collect();
-    let audit_path = covault_audit::merkle::inclusion_proof_after(&prefix, &leaves, seq - 1)
-        .ok_or_else(|| StoreError::AuditTampered { seq })?;
-    let mut canonical = Vec::new();
-    covault_audit::canonical_bytes(&event.columns, &mut canonical);
-    let proof = InclusionProof::new(seq, &canonical, &audit_path, cp.clone());
+    Ok((prefix, leaves))
+}
+
+/// A proof that the log the newest checkpoint signs extends the tree of its first `from`
+/// events (whose root the caller holds in a checkpoint of its own).
+pub(crate) fn consistency_proof(path: &Path, from: u64) -> Result<ConsistencyProof, StoreError> {
+    let conn = snapshot_reader(path)?;
+    let checkpoints = all_checkpoints(&conn)?;
+    let Some((cp, _)) = checkpoints.last().filter(|(c, _)| c.tree_size >= from) else {
+        return Err(StoreError::NotCheckpointed { seq: from });
+    };
+    let (prefix, leaves) = signed_tree(&conn, &checkpoints, cp.tree_size)?;
+    let proof = covault_audit::merkle::consistency_proof_after(&prefix, &leaves, from).ok_or_else(
+        || StoreError::NotFound(format!("a proof from {from} events (0, or pruned since)")),
+    )?;
+    let proof = ConsistencyProof::new(from, &proof, cp.clone());
     conn.execute_batch("COMMIT")?;
     Ok(proof)
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use covault_audit::{
-    AuditEvent, AuditQuery, ChainHead, Checkpoint, InclusionProof, StoredEvent,
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, ConsistencyProof, InclusionProof, StoredEvent,
     VerifyReport as AuditVerifyReport,
 };
 use covault_crypto::{ContentHash, KdfParams, KekId, PublicKey, WrappedKey};
@@ -278,6 +278,8 @@ pub trait AuditLog: Send + Sync {
     ) -> Result<PruneReport, StoreError>;
     /// A proof that event `seq` is in the log the newest checkpoint signs.
     async fn audit_proof(&self, seq: u64) -> Result<InclusionProof, StoreError>;
+    /// A proof that the newest checkpoint's log extends the tree of its first `from` events.
+    async fn audit_consistency(&self, from: u64) -> Result<ConsistencyProof, StoreError>;
     async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError>;
     async fn set_sink_cursor(&self, name: &str, seq: u64, at_ms: i64) -> Result<(), StoreError>;
     /// The wrapped audit signing key, if the workspace has one yet.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use covault_audit::{
-    AuditEvent, AuditQuery, ChainHead, Checkpoint, InclusionProof, StoredEvent,
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, ConsistencyProof, InclusionProof, StoredEvent,
     VerifyReport as AuditVerifyReport,
 };
 use covault_crypto::{PublicKey, WrappedKey};
@@ -64,6 +64,11 @@ impl AuditLog for SqliteMetadata {
     async fn audit_proof(&self, seq: u64) -> Result<InclusionProof, StoreError> {
         let path = self.path.clone();
         blocking(move || audit_log::inclusion_proof(&path, seq)).await
+    }
+
+    async fn audit_consistency(&self, from: u64) -> Result<ConsistencyProof, StoreError> {
+        let path = self.path.clone();
+        blocking(move || audit_log::consistency_proof(&path, from)).await
     }
 
     async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError> {

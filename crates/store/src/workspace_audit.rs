@@ -3,7 +3,7 @@
 //! keyring's own public key, inclusion proofs, retention and export cursors.
 
 use covault_audit::{
-    AuditEvent, AuditQuery, ChainHead, Checkpoint, InclusionProof, StoredEvent,
+    AuditEvent, AuditQuery, ChainHead, Checkpoint, ConsistencyProof, InclusionProof, StoredEvent,
     VerifyReport as AuditVerifyReport,
 };
 use covault_crypto::PublicKey;
@@ -68,6 +68,9 @@ impl Workspace {
     }
     pub async fn audit_proof(&self, seq: u64) -> Result<InclusionProof, StoreError> {
         self.meta.audit_proof(seq).await
+    }
+    pub async fn audit_consistency(&self, from: u64) -> Result<ConsistencyProof, StoreError> {
+        self.meta.audit_consistency(from).await
     }
     pub async fn sink_cursor(&self, name: &str) -> Result<u64, StoreError> {
         self.meta.sink_cursor(name).await

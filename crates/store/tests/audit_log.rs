@@ -565,3 +565,31 @@ async fn the_signing_key_survives_reopening_and_rotation() {
     );
     assert!(f.ws.audit_verify(Vec::new()).await.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn a_kept_checkpoint_proves_the_log_was_only_appended_to() {
+    let f = fixture().await;
+    f.append(30).await;
+    let kept = f.ws.audit_checkpoint(1).await.unwrap().unwrap();
+    let key = f.ws.audit_public_key().unwrap();
+    f.append(12).await;
+    // Until another checkpoint is signed, the newest one is the kept one: an empty proof.
+    let same = f.ws.audit_consistency(kept.tree_size).await.unwrap();
+    assert!(same.path.is_empty() && same.checkpoint == kept);
+    same.check(&kept, &key).unwrap();
+    f.ws.audit_checkpoint(2).await.unwrap().unwrap();
+    let proof = f.ws.audit_consistency(kept.tree_size).await.unwrap();
+    proof.check(&kept, &key).unwrap();
+    assert!(f.ws.audit_consistency(0).await.is_err());
+    // Someone with database access rewrites event 10, re-chains the log and deletes the
+    // stored checkpoints; the server then signs the rewritten history as if it were true.
+    let db = f.db();
+    rechain_from(&db, 10, "an alibi");
+    db.execute_batch("DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints;")
+        .unwrap();
+    f.ws.audit_checkpoint(3).await.unwrap().unwrap();
+    // The kept checkpoint shows it: the signed log no longer extends it.
+    let proof = f.ws.audit_consistency(kept.tree_size).await.unwrap();
+    let refused = proof.check(&kept, &key).unwrap_err();
+    assert!(refused.contains("history was changed"), "{refused}");
+}
