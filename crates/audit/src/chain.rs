@@ -158,11 +158,15 @@ impl ChainHead {
         hasher: &mut ChainHasher,
         c: &EventColumns,
     ) -> (u64, [u8; 32], [u8; 32]) {
+        self.append_leaf(&hasher.leaf(c))
+    }
+
+    /// Appends an event whose leaf hash is already known.
+    pub fn append_leaf(&mut self, leaf: &[u8; 32]) -> (u64, [u8; 32], [u8; 32]) {
         let prev = self.hash;
-        let (_, hash) = hasher.link(&prev, c);
         self.seq += 1;
-        self.hash = hash;
-        (self.seq, prev, hash)
+        self.hash = chain_hash(&prev, leaf);
+        (self.seq, prev, self.hash)
     }
 }
 

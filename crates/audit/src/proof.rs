@@ -44,15 +44,7 @@ impl InclusionProof {
         leaf_input.push(0x00);
         leaf_input.extend_from_slice(&canonical);
         let leaf = sha256(&leaf_input);
-        let path = self
-            .audit_path
-            .iter()
-            .map(|h| {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(h, &mut out).map(|()| out)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| "`audit_path` holds a value that is not a 32-byte hex hash")?;
+        let path = decode_hashes(&self.audit_path, "audit_path")?;
         let index = self.seq.checked_sub(1).ok_or("`seq` starts at 1")?;
         if verify_inclusion(
             &leaf,
@@ -105,15 +97,7 @@ impl ConsistencyProof {
                 self.from, older.tree_size
             ));
         }
-        let path = self
-            .path
-            .iter()
-            .map(|h| {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(h, &mut out).map(|()| out)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| "`path` holds a value that is not a 32-byte hex hash")?;
+        let path = decode_hashes(&self.path, "path")?;
         let new = &self.checkpoint;
         if verify_consistency(
             older.tree_size,
@@ -130,6 +114,18 @@ impl ConsistencyProof {
             ))
         }
     }
+}
+
+/// Hex hashes of a proof's path, refusing anything that is not 32 bytes.
+fn decode_hashes(hashes: &[String], field: &str) -> Result<Vec<[u8; 32]>, String> {
+    hashes
+        .iter()
+        .map(|h| {
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(h, &mut out).map(|()| out)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("`{field}` holds a value that is not a 32-byte hex hash"))
 }
 
 #[cfg(test)]

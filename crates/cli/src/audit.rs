@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use covault_guard::{
     Checkpoint, ConsistencyProof, InclusionProof, LockMode, Outcome, PublicKey, format_rfc3339,
-    parse_rfc3339,
+    now_ms, parse_rfc3339,
 };
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -142,17 +142,11 @@ pub fn parse_time(text: &str) -> anyhow::Result<i64> {
         _ => 0,
     };
     match number.parse::<i64>() {
-        Ok(n) if seconds > 0 && n >= 0 => Ok(covault_audit_now() - n * seconds * 1000),
+        Ok(n) if seconds > 0 && n >= 0 => Ok(now_ms() - n * seconds * 1000),
         _ => bail!(
             "`{text}` is not a time: use RFC 3339 (2026-12-01T09:00:00Z), milliseconds, or an age like 30m, 12h, 7d"
         ),
     }
-}
-
-fn covault_audit_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn query_pairs(f: &AuditFilters) -> anyhow::Result<Vec<(&'static str, String)>> {
@@ -431,7 +425,7 @@ mod tests {
         );
         assert_eq!(parse_time("1795324171000").unwrap(), 1_795_324_171_000);
         let hour_ago = parse_time("1h").unwrap();
-        assert!((covault_audit_now() - hour_ago - 3_600_000).abs() < 5_000);
+        assert!((now_ms() - hour_ago - 3_600_000).abs() < 5_000);
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("-5d").is_err());
     }

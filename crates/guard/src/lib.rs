@@ -22,7 +22,7 @@ pub use covault_audit::{
     AuditQuery, Checkpoint, ConsistencyProof, InclusionProof, Outcome, Problem, StoredEvent,
     TamperKind, VerifyReport as AuditVerifyReport,
 };
-pub use covault_audit::{format_rfc3339, parse_rfc3339};
+pub use covault_audit::{format_rfc3339, now_ms, parse_rfc3339};
 pub use covault_crypto::{KdfParams, PublicKey, generate_key_file};
 pub use covault_policy::Action;
 pub use covault_policy::{PrincipalKind, Tier};

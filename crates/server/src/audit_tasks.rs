@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use covault_guard::{Caller, Checkpoint, Vault};
+use covault_guard::{Caller, Checkpoint, Vault, now_ms};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -215,7 +215,7 @@ async fn prune(
             return;
         }
         let keep_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-        let before = covault_audit_now().saturating_sub(keep_ms);
+        let before = now_ms().saturating_sub(keep_ms);
         match vault.audit_prune(&operator, before).await {
             Ok(report) if report.deleted > 0 => tracing::info!(
                 deleted = report.deleted,
@@ -226,10 +226,4 @@ async fn prune(
             Err(e) => tracing::error!(error = %e, "could not prune the audit log"),
         }
     }
-}
-
-fn covault_audit_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

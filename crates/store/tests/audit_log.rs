@@ -302,6 +302,14 @@ async fn tampering_with_the_database_is_found_and_located() {
         (p.kind, p.seq, p.until),
         (TamperKind::Deletion, 20, Some(21))
     );
+    // Renumbering the last event far away does not make verification walk the gap.
+    db.execute(
+        "UPDATE audit_events SET seq = 1000000000000 WHERE seq = 50",
+        [],
+    )
+    .unwrap();
+    let report = f.ws.audit_verify(Vec::new()).await.unwrap();
+    assert!(!report.is_ok());
     drop(db);
 }
 
@@ -332,7 +340,7 @@ async fn truncation_and_rechaining_are_caught_by_the_head_and_the_checkpoints() 
     );
     // Someone with database access rewrites event 5, re-chains everything after it (head
     // included) and deletes the stored checkpoints: only the copy kept outside catches it.
-    rechain_from(&db, 5, "an alibi");
+    rechain_from(&f, &db, 5, "an alibi").await;
     db.execute_batch("DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints;")
         .unwrap();
     assert!(
@@ -348,65 +356,29 @@ async fn truncation_and_rechaining_are_caught_by_the_head_and_the_checkpoints() 
     );
 }
 
-/// Edits event `from` and recomputes every chain hash after it, and the head.
-fn rechain_from(db: &Connection, from: i64, reason: &str) {
-    db.execute(
-        "UPDATE audit_events SET reason = ?1 WHERE seq = ?2",
-        params![reason, from],
-    )
-    .unwrap();
-    let prev: Vec<u8> = db
-        .query_row(
-            "SELECT hash FROM audit_events WHERE seq = ?1",
-            params![from - 1],
-            |r| r.get(0),
-        )
+/// Edits event `from` and recomputes every chain hash after it, and the head: what someone
+/// with write access to the database (but not the KEK) can do.
+async fn rechain_from(f: &Fixture, db: &Connection, from: u64, reason: &str) {
+    let edited = params![reason, from as i64];
+    db.execute("UPDATE audit_events SET reason = ?1 WHERE seq = ?2", edited)
         .unwrap();
+    let query = AuditQuery {
+        after_seq: Some(from - 2),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let events = f.ws.audit_search(&query).await.unwrap();
+    let (before, rest) = events.split_first().unwrap();
     let mut head = ChainHead {
-        seq: (from - 1) as u64,
-        hash: prev.try_into().unwrap(),
+        seq: before.seq,
+        hash: before.hash,
     };
     let mut hasher = ChainHasher::default();
-    let rows: Vec<(i64, covault_audit::EventColumns)> = {
-        let mut stmt = db
-            .prepare(
-                "SELECT seq, at_ms, principal, token_id, session_id, action, path, version, tier, \
-                 outcome, reason, request_id, correlation_id, remote_addr, user_agent, detail, ext \
-                 FROM audit_events WHERE seq >= ?1 ORDER BY seq",
-            )
-            .unwrap();
-        stmt.query_map(params![from], |r| {
-            Ok((
-                r.get(0)?,
-                covault_audit::EventColumns {
-                    at_ms: r.get(1)?,
-                    principal: r.get(2)?,
-                    token_id: r.get(3)?,
-                    session_id: r.get(4)?,
-                    action: r.get(5)?,
-                    path: r.get(6)?,
-                    version: r.get(7)?,
-                    tier: r.get(8)?,
-                    outcome: r.get(9)?,
-                    reason: r.get(10)?,
-                    request_id: r.get(11)?,
-                    correlation_id: r.get(12)?,
-                    remote_addr: r.get(13)?,
-                    user_agent: r.get(14)?,
-                    detail: r.get(15)?,
-                    ext: r.get(16)?,
-                },
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-    };
-    for (seq, columns) in rows {
-        let (_, prev, hash) = head.append(&mut hasher, &columns);
+    for e in rest {
+        let (seq, prev, hash) = head.append(&mut hasher, &e.columns);
         db.execute(
             "UPDATE audit_events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
-            params![prev.as_slice(), hash.as_slice(), seq],
+            params![prev.as_slice(), hash.as_slice(), seq as i64],
         )
         .unwrap();
     }
@@ -424,7 +396,7 @@ async fn a_rechained_log_is_caught_by_its_stored_checkpoint() {
     let cp = f.ws.audit_checkpoint(1).await.unwrap().unwrap();
     f.append(5).await;
     let db = f.db();
-    rechain_from(&db, 10, "an alibi");
+    rechain_from(&f, &db, 10, "an alibi").await;
     let report = f.ws.audit_verify(Vec::new()).await.unwrap();
     let p = &report.problems[0];
     assert_eq!(
@@ -584,7 +556,7 @@ async fn a_kept_checkpoint_proves_the_log_was_only_appended_to() {
     // Someone with database access rewrites event 10, re-chains the log and deletes the
     // stored checkpoints; the server then signs the rewritten history as if it were true.
     let db = f.db();
-    rechain_from(&db, 10, "an alibi");
+    rechain_from(&f, &db, 10, "an alibi").await;
     db.execute_batch("DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_checkpoints;")
         .unwrap();
     f.ws.audit_checkpoint(3).await.unwrap().unwrap();

@@ -106,7 +106,8 @@ impl Sink {
     }
 }
 
-/// Polls `check` until it gives a value; fails naming `what` after [`DEADLINE`].
+/// Polls `check` until it gives a value; fails naming `what` after [`DEADLINE`]. For what
+/// other processes (rsyslog, the OTLP receiver) write to files: there is no event to wait on.
 pub async fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
@@ -121,34 +122,37 @@ pub async fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
     }
 }
 
-/// Waits until the audit log holds the sink's note with `outcome` (lost or back).
+/// Waits until the audit log holds the sink's note with `outcome` (lost or back), following
+/// the log from its start.
 pub async fn wait_for_note(fixture: &Fixture, sink: &str, outcome: Outcome) -> Value {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let query = AuditQuery {
-            action: Some("audit.export".into()),
-            outcome: Some(outcome),
-            limit: Some(1000),
-            ..AuditQuery::default()
-        };
-        let found = fixture
-            .vault
-            .audit_search(&fixture.operator, &query)
-            .await
-            .unwrap();
-        let note = found
-            .iter()
-            .map(|stored| stored.event().unwrap())
-            .find(|e| e.detail["sink"] == sink && e.detail.get("cursor").is_none());
-        if let Some(note) = note {
-            return note.detail;
+    let query = AuditQuery {
+        action: Some("audit.export".into()),
+        outcome: Some(outcome),
+        after_seq: Some(0),
+        ..AuditQuery::default()
+    };
+    let mut follow = fixture
+        .vault
+        .audit_follow(&fixture.operator, query)
+        .await
+        .unwrap();
+    let found = async {
+        loop {
+            let note = follow
+                .next()
+                .await
+                .unwrap()
+                .iter()
+                .map(|stored| stored.event().unwrap())
+                .find(|e| e.detail["sink"] == sink && e.detail.get("cursor").is_none());
+            if let Some(note) = note {
+                return note.detail;
+            }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for sink `{sink}` to note {outcome:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    };
+    tokio::time::timeout(DEADLINE, found)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for sink `{sink}` to note {outcome:?}"))
 }
 
 /// One audit event as a collector received it: its seq and its JSON line.
