@@ -164,6 +164,42 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Users and service principals: list, show, create, change role, disable, enable
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Groups and the roles they grant
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+    /// API tokens: create (scoped, expiring), list, revoke, rotate
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Second factor (TOTP): enroll, confirm, reset. Requests that need MFA carry a current
+    /// code in COVAULT_OTP.
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
+    /// Unused tokens, tokens without expiry, roles never exercised, stale admin grants
+    AccessReview {
+        /// Report tokens and grants idle this many days
+        #[arg(long, default_value_t = 90)]
+        unused_days: u32,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Cedar policies: validate the files, explain a decision, run a test corpus
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// The tamper-evident audit log: search, tail, verify, checkpoint, prune
     Audit {
         #[command(subcommand)]
@@ -364,4 +400,226 @@ pub struct ScanArgs {
     /// List skipped files and print the summary in every format
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Every principal with its role, groups and MFA state
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// One principal (id or name)
+    Show {
+        principal: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create a user (or a service principal); with --token, a first token is printed once
+    Create {
+        name: String,
+        /// viewer, editor, analyst, workflow-admin, auditor, security-admin, admin, or a
+        /// custom role named by a policy file
+        #[arg(long)]
+        role: String,
+        /// Create a service principal (for automation) instead of a user
+        #[arg(long)]
+        service: bool,
+        #[arg(long)]
+        token: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Change a principal's role
+    SetRole {
+        principal: String,
+        role: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Disable a principal: every token stops working at once
+    Disable {
+        principal: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    Enable {
+        principal: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GroupCommand {
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create a group or replace its roles
+    Set {
+        name: String,
+        /// Roles the group grants (comma-separated)
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    Delete {
+        name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Add a principal to a group
+    Add {
+        group: String,
+        principal: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a principal from a group
+    Remove {
+        group: String,
+        principal: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token (printed once); scopes only narrow what the owner's roles allow
+    Create {
+        /// Whose token (id or name; admins only); your own by default
+        #[arg(long)]
+        principal: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Lifetime: 30m, 12h, 90d (default and maximum are configured)
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Allowed actions (file.read, file.*, …), comma-separated
+        #[arg(long, value_delimiter = ',')]
+        actions: Vec<String>,
+        /// Allowed path prefixes, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        paths: Vec<String>,
+        /// Highest tier the token may touch
+        #[arg(long)]
+        max_tier: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        providers: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
+        /// Client networks (CIDRs or addresses), comma-separated
+        #[arg(long, value_delimiter = ',')]
+        allow_ip: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Tokens with their state, expiry, last use and scope
+    List {
+        /// Whose tokens (id or name); your own by default
+        #[arg(long)]
+        principal: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// New secret (printed once); the old one keeps working for the overlap window
+    Rotate {
+        id: String,
+        /// How long the old secret keeps working: 0, 30m, 24h, 7d (default configured)
+        #[arg(long)]
+        overlap: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MfaCommand {
+    /// Start TOTP enrolment: prints a QR code (and the otpauth URI) for an authenticator app
+    Enroll {
+        /// Write the QR code as SVG to this file too
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Confirm enrolment with the app's current code; prints single-use recovery codes once
+    Confirm {
+        code: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a principal's authenticator (a lost device); they enrol again
+    Reset {
+        principal: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Load the built-in set and the policy directory, validate every policy against the
+    /// schema, and list what is in force (exit 2 when a file does not load)
+    Validate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// A policy directory other than the configured one
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Explain one decision: which policies permit or forbid it and why
+    Check {
+        /// `role:editor` (several: `role:editor+analyst`), optionally `,kind=service`,
+        /// `,id=usr_1`, `,disabled`
+        #[arg(long)]
+        principal: String,
+        /// An action such as file.read
+        #[arg(long)]
+        action: String,
+        /// `file:/path?tier=restricted&owner=usr_1`, `workspace`, `principal:usr_1`,
+        /// `provider:anthropic?clearance=confidential`
+        #[arg(long)]
+        resource: String,
+        /// The request proved a second factor
+        #[arg(long)]
+        mfa: bool,
+        /// For file.label: the tier asked for
+        #[arg(long)]
+        new_tier: Option<String>,
+        /// For ai.send: the tier of the data
+        #[arg(long)]
+        data_tier: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Run a corpus of requests with expected decisions (TOML files in DIR; exit 1 on any
+    /// mismatch)
+    Test {
+        corpus: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print the Cedar schema
+    Schema,
 }

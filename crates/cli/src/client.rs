@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
-use covault_guard::{FileInfo, Listing, PrincipalInfo, PurgeInfo, VersionInfo};
+use covault_guard::{FileInfo, Listing, PurgeInfo, VersionInfo};
 use futures_util::StreamExt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -88,9 +88,16 @@ impl Client {
             url.push('/');
             url.push_str(&encoded.join("/"));
         }
-        self.http
+        let request = self
+            .http
             .request(method, url)
-            .bearer_auth(self.token.expose_secret())
+            .bearer_auth(self.token.expose_secret());
+        // A second factor for actions that need one (lowering labels, restricted reads,
+        // admin changes): the authenticator's current code.
+        match std::env::var(env::OTP) {
+            Ok(code) if !code.trim().is_empty() => request.header("x-covault-otp", code.trim()),
+            _ => request,
+        }
     }
 }
 
@@ -231,7 +238,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             eprintln!("{} is now {}", info.path, info.tier);
         }
         Command::Whoami { client } => {
-            let who: PrincipalInfo =
+            let who: serde_json::Value =
                 send(Client::new(&client)?.request(Method::GET, "/v1/whoami", None))
                     .await?
                     .json()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use covault_guard::{PathLimits, Tier, VaultLimits};
+use covault_guard::{AccessOptions, PathLimits, Tier, VaultLimits, parse_network};
 use covault_server::sinks::{SinkConfig, SinkTarget};
 use covault_server::{AuditTaskConfig, ServerConfig, TlsFiles};
 use serde::Deserialize;
@@ -25,8 +25,28 @@ struct RawConfig {
     store: RawStore,
     classification: RawClassification,
     audit: RawAudit,
+    auth: RawAuth,
+    policy: RawPolicy,
     keys: RawKeys,
     log: RawLog,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    token_default_days: i64,
+    token_max_days: i64,
+    rotation_overlap_hours: i64,
+    rotation_max_overlap_days: i64,
+    mfa_issuer: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    dir: String,
+    builtin: bool,
+    disable: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +58,7 @@ struct RawServer {
     allow_insecure_http: bool,
     shutdown_grace_seconds: u64,
     max_json_bytes: usize,
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -305,8 +326,36 @@ impl Config {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| resolve(&raw.keys.key_file));
+        let auth = &raw.auth;
+        if auth.token_default_days <= 0
+            || auth.token_max_days < auth.token_default_days
+            || auth.rotation_overlap_hours < 0
+            || auth.rotation_max_overlap_days * 24 < auth.rotation_overlap_hours
+        {
+            bail!(
+                "auth: need 0 < token_default_days <= token_max_days and 0 <= rotation_overlap_hours <= rotation_max_overlap_days × 24"
+            );
+        }
+        let (hour_ms, day_ms) = (3_600_000_i64, 86_400_000_i64);
+        let access = AccessOptions {
+            policy_dir: resolve(&raw.policy.dir),
+            builtin_policies: raw.policy.builtin,
+            disabled_builtin: raw.policy.disable.clone(),
+            token_default_ttl_ms: auth.token_default_days.saturating_mul(day_ms),
+            token_max_ttl_ms: auth.token_max_days.saturating_mul(day_ms),
+            rotation_overlap_ms: auth.rotation_overlap_hours.saturating_mul(hour_ms),
+            max_rotation_overlap_ms: auth.rotation_max_overlap_days.saturating_mul(day_ms),
+            mfa_issuer: auth.mfa_issuer.clone(),
+        };
+        let trusted_proxies = raw
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| parse_network(p).map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
             server: ServerConfig {
+                trusted_proxies,
                 listen,
                 tls,
                 allow_insecure_http: raw.server.allow_insecure_http,
@@ -324,6 +373,7 @@ impl Config {
                 classify: raw.classification.enabled,
                 scan_limit: raw.classification.scan_limit_bytes,
                 classification: raw.classification.policy()?,
+                access,
             },
             audit: raw.audit.tasks(data_dir)?,
             key_file,

@@ -18,6 +18,8 @@ pub const URL: &str = "COVAULT_URL";
 pub const TOKEN: &str = "COVAULT_TOKEN";
 /// File holding the API token.
 pub const TOKEN_FILE: &str = "COVAULT_TOKEN_FILE";
+/// A current TOTP (or recovery) code, sent with requests that need a second factor.
+pub const OTP: &str = "COVAULT_OTP";
 /// PEM CA certificate that client commands trust instead of the system roots.
 pub const CA_CERT: &str = "COVAULT_CA_CERT";
 /// Prefix of configuration overrides: `COVAULT_SERVER__LISTEN` sets `server.listen`.

@@ -134,6 +134,8 @@ pub async fn serve(data: &DataArgs, listen: Option<SocketAddr>) -> anyhow::Resul
 async fn run_server(opened: covault_guard::Opened, config: Config) -> anyhow::Result<ExitCode> {
     let vault = Arc::new(opened.vault);
     let app = Application::build(config.server, Arc::clone(&vault)).await?;
+    #[cfg(unix)]
+    spawn_policy_reloader(Arc::clone(&vault), opened.operator.clone());
     let audit = AuditTasks::start(Arc::clone(&vault), opened.operator, config.audit)?;
     eprintln!("covault listening on {}", app.url());
     tracing::info!(url = %app.url(), "listening");
@@ -143,6 +145,27 @@ async fn run_server(opened: covault_guard::Opened, config: Config) -> anyhow::Re
     served?;
     eprintln!("covault stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP re-reads the policy files; a set that does not load leaves the one in force.
+#[cfg(unix)]
+fn spawn_policy_reloader(vault: Arc<Vault>, operator: covault_guard::Caller) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: policy reload needs a restart");
+        return;
+    };
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match vault.reload_policies(&operator).await {
+                Ok(n) => {
+                    tracing::info!(policies = n, "policies reloaded");
+                    eprintln!("policies reloaded: {n} in force");
+                }
+                Err(e) => eprintln!("policy reload failed, previous set stays in force: {e}"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
@@ -330,7 +353,7 @@ async fn create_demo(dir: &Path, key_file: &Path, listen: SocketAddr) -> anyhow:
     .await?;
     let admin = init
         .vault
-        .authenticate(&init.admin_token, RequestContext::default())
+        .authenticate(&init.admin_token, None, RequestContext::default())
         .await?;
     for (path, tier, text) in DEMO_FILES {
         let body = Box::pin(stream::iter([Ok(bytes::Bytes::from_static(

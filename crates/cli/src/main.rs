@@ -6,7 +6,9 @@ mod audit;
 mod client;
 mod config;
 mod env;
+mod identity;
 mod local;
+mod policy;
 mod scan;
 mod secrets;
 
@@ -61,6 +63,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 },
         } => local::rotate(&data, new_key_file.as_deref(), &kdf).await,
         Command::Audit { command } => audit::run(command).await,
+        Command::Policy { command } => policy::run(command),
+        command @ (Command::User { .. }
+        | Command::Group { .. }
+        | Command::Token { .. }
+        | Command::Mfa { .. }
+        | Command::AccessReview { .. }) => identity::run(command).await,
         Command::Openapi => {
             client::print_line(&covault_server::openapi_json());
             Ok(ExitCode::SUCCESS)

@@ -193,7 +193,35 @@ fn a_user_session_from_init_to_rotation() {
     std::fs::write(env.work.join("keep.txt"), "keep me").unwrap();
     assert!(client(&["put", "keep.txt", "/keep.txt"]).status.success());
     assert!(client(&["put", "keep.txt", "/gone.txt"]).status.success());
-    assert!(client(&["purge", "/gone.txt", "--yes"]).status.success());
+    // Purging needs a second factor: enrol an authenticator (its codes computed here by
+    // totp-rs from the URI), confirm it, then purge with a recovery code in COVAULT_OTP.
+    let without = client(&["purge", "/gone.txt", "--yes"]);
+    assert!(!without.status.success() && text(&without.stderr).contains("mfa_required"));
+    let enrolled = client(&["mfa", "enroll"]);
+    assert!(enrolled.status.success(), "{}", text(&enrolled.stderr));
+    let stdout = text(&enrolled.stdout);
+    let uri = stdout
+        .lines()
+        .find(|l| l.starts_with("otpauth://totp/"))
+        .unwrap();
+    let totp = totp_rs::Totp::from_url(uri).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let confirmed = client(&["mfa", "confirm", &totp.generate(now).to_string()]);
+    assert!(confirmed.status.success(), "{}", text(&confirmed.stderr));
+    let recovery: Vec<String> = text(&confirmed.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(recovery.len(), 10);
+    let purged = run({
+        let mut c = env.cmd("");
+        c.env("COVAULT_URL", &server.url)
+            .env("COVAULT_TOKEN", &token)
+            .env("COVAULT_OTP", &recovery[0])
+            .args(["purge", "/gone.txt", "--yes"]);
+        c
+    });
+    assert!(purged.status.success(), "{}", text(&purged.stderr));
     let stat = client(&["stat", "/gone.txt"]);
     assert!(!stat.status.success() && text(&stat.stderr).contains("not found"));
     let bad = {

@@ -235,6 +235,25 @@ impl Kek {
         crate::SigningKey::from_seed(seed)
     }
 
+    /// Wraps the workspace's secret-box key (sealed TOTP seeds, provider keys).
+    pub fn wrap_secret_key(
+        &self,
+        key: &crate::SecretKey,
+        context: &[u8],
+    ) -> Result<WrappedKey, CryptoError> {
+        self.wrap_bytes(key.expose(), context)
+    }
+
+    pub fn unwrap_secret_key(
+        &self,
+        wrapped: &WrappedKey,
+        context: &[u8],
+    ) -> Result<crate::SecretKey, CryptoError> {
+        Ok(crate::SecretKey::from_bytes(
+            self.unwrap_bytes(wrapped, context)?,
+        ))
+    }
+
     fn wrap_bytes(&self, key: &[u8; KEY_LEN], context: &[u8]) -> Result<WrappedKey, CryptoError> {
         let bytes =
             self.seal_key_bytes(key, &[WRAP_LABEL, self.id.as_str().as_bytes(), context])?;

@@ -11,6 +11,7 @@ mod error;
 mod hash;
 mod kek;
 mod random;
+mod secret_box;
 mod segment;
 mod signing;
 
@@ -18,6 +19,7 @@ pub use error::CryptoError;
 pub use hash::{ContentHash, ContentHasher, HashKey};
 pub use kek::{DataKey, KdfParams, Kek, KekId, KekMaterial, WrappedKey, generate_key_file};
 pub use random::{random_array, random_id, sha256};
+pub use secret_box::{MAX_SECRET_LEN, SecretKey};
 pub use segment::{
     ObjectIds, SEGMENT_SIZE, SegmentOpener, SegmentSealer, TAG_LEN, sealed_len, segment_count,
 };

@@ -137,7 +137,7 @@ impl Vault {
         &self,
         operator: &Caller,
     ) -> Result<Option<Checkpoint>, GuardError> {
-        unaudited_permit(operator, Action::AuditCheckpoint)?;
+        unaudited_permit(self, operator, Action::AuditCheckpoint)?;
         Ok(self.ws.audit_checkpoint(now_ms()).await?)
     }
 
@@ -241,7 +241,7 @@ impl Vault {
         reason: &str,
         detail: serde_json::Value,
     ) -> Result<(), GuardError> {
-        unaudited_permit(operator, Action::AuditExport)?;
+        unaudited_permit(self, operator, Action::AuditExport)?;
         let mut event = base_event(operator, action, None);
         event.outcome = outcome;
         event.reason = reason.to_owned();
@@ -253,9 +253,10 @@ impl Vault {
 /// Policy for the audit log's own upkeep (checkpoints, exporter notes), which appends no
 /// event of its own: an event per checkpoint would make every checkpoint the next one's
 /// content, and the notes are themselves events.
-fn unaudited_permit(caller: &Caller, action: Action) -> Result<(), GuardError> {
-    match covault_policy::authorize(&caller.principal, action, &Resource::Workspace) {
-        covault_policy::Decision::Deny { reason } => Err(GuardError::Forbidden(reason)),
+fn unaudited_permit(vault: &Vault, caller: &Caller, action: Action) -> Result<(), GuardError> {
+    let facts = crate::vault::Facts::default();
+    match vault.decide(caller, action, &Resource::Workspace, &facts) {
+        covault_policy::Decision::Deny(denial) => Err(crate::access::denial_error(denial)),
         covault_policy::Decision::Allow(_) => Ok(()),
     }
 }

@@ -1,7 +1,9 @@
 //! [`Caller`]: an authenticated principal plus the context of its request. Only the vault can
 //! make one, so holding a `Caller` is proof that authentication ran.
 
-use covault_policy::{Principal, TokenId};
+use std::net::IpAddr;
+
+use covault_policy::{Principal, TokenId, TokenScope};
 
 /// Where a request came from; recorded in audit events.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +23,10 @@ pub struct Caller {
     // INVARIANT: built only by `Vault::authenticate` or by unlocking the workspace.
     pub(crate) principal: Principal,
     pub(crate) token_id: Option<TokenId>,
+    /// The token's scope, when it restricts anything.
+    pub(crate) scope: Option<TokenScope>,
+    /// The request proved a second factor.
+    pub(crate) mfa: bool,
     pub(crate) context: RequestContext,
 }
 
@@ -33,6 +39,17 @@ impl Caller {
     }
     pub fn context(&self) -> &RequestContext {
         &self.context
+    }
+    pub fn scope(&self) -> Option<&TokenScope> {
+        self.scope.as_ref()
+    }
+    /// Whether this request proved a second factor.
+    pub fn has_mfa(&self) -> bool {
+        self.mfa
+    }
+    /// The client address, as the server resolved it (through trusted proxies only).
+    pub fn remote_ip(&self) -> Option<IpAddr> {
+        self.context.remote_addr.as_deref()?.parse().ok()
     }
     /// The same caller with another request's context (e.g. the operator reused in a loop).
     pub fn with_context(&self, context: RequestContext) -> Self {

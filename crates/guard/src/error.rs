@@ -8,7 +8,11 @@ pub enum ErrorKind {
     BadRequest,
     Unauthenticated,
     Forbidden,
+    /// Forbidden until the request proves a second factor.
+    MfaRequired,
     NotFound,
+    /// The change conflicts with the current state (e.g. a name already taken).
+    Conflict,
     /// The resource existed but was deleted or purged.
     Gone,
     TooLarge,
@@ -24,7 +28,9 @@ impl ErrorKind {
             ErrorKind::BadRequest => "bad_request",
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Forbidden => "forbidden",
+            ErrorKind::MfaRequired => "mfa_required",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
             ErrorKind::Gone => "gone",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::Integrity => "integrity",
@@ -39,11 +45,15 @@ pub enum GuardError {
     #[error("{0}")]
     Unauthenticated(&'static str),
     #[error("forbidden: {0}")]
-    Forbidden(&'static str),
+    Forbidden(String),
+    #[error("forbidden: {0}")]
+    MfaRequired(String),
     #[error("invalid request: {0}")]
     BadRequest(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Policy(#[from] covault_policy::PolicyError),
 }
 
 impl GuardError {
@@ -51,8 +61,10 @@ impl GuardError {
         match self {
             GuardError::Unauthenticated(_) => ErrorKind::Unauthenticated,
             GuardError::Forbidden(_) => ErrorKind::Forbidden,
+            GuardError::MfaRequired(_) => ErrorKind::MfaRequired,
             GuardError::BadRequest(_) => ErrorKind::BadRequest,
             GuardError::Store(e) => store_kind(e),
+            GuardError::Policy(_) => ErrorKind::BadRequest,
         }
     }
 
@@ -73,6 +85,7 @@ fn store_kind(e: &StoreError) -> ErrorKind {
         StoreError::TooLarge { .. } => ErrorKind::TooLarge,
         StoreError::Integrity { .. } | StoreError::AuditTampered { .. } => ErrorKind::Integrity,
         StoreError::Locked(_) => ErrorKind::Unavailable,
+        StoreError::Conflict(_) => ErrorKind::Conflict,
         _ => ErrorKind::Internal,
     }
 }

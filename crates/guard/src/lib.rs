@@ -9,12 +9,16 @@
 //! transaction as the change, or appended before data is released; if auditing fails, the
 //! operation fails.
 
+mod access;
 mod audit;
 mod caller;
 mod dto;
 mod error;
+mod identity;
+mod identity_dto;
 mod vault;
 
+pub use access::{AccessOptions, load as load_policies, read_policy_dir};
 pub use audit::{AuditExport, AuditFollow};
 pub use caller::{Caller, RequestContext};
 pub use covault_audit::export;
@@ -25,11 +29,16 @@ pub use covault_audit::{
 pub use covault_audit::{format_rfc3339, now_ms, parse_rfc3339};
 pub use covault_crypto::{KdfParams, PublicKey, generate_key_file};
 pub use covault_policy::Action;
+pub use covault_policy::{IpNet, PolicyEngine, TokenScope, client_ip, parse_network, qr_terminal};
 pub use covault_policy::{PrincipalKind, Tier};
+pub use covault_store::PrincipalChange;
 pub use covault_store::{
     ByteStream, KekSource, LockMode, NewKekSource, PathLimits, PruneReport, StoreError,
     VerifyProblem, VerifyReport,
 };
 pub use dto::{Download, FileInfo, Listing, NewPrincipal, PrincipalInfo, PurgeInfo, VersionInfo};
 pub use error::{ErrorKind, GuardError};
+pub use identity_dto::{
+    AccessReview, GroupInfo, MfaEnrollmentInfo, NewToken, PrincipalDetail, ReviewFinding, TokenInfo,
+};
 pub use vault::{InitOptions, Initialized, OpenOptions, Opened, Vault, VaultLimits};

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use covault_audit::{AuditEvent, Outcome, now_ms};
 use covault_policy::{
-    Action, Decision, IssuedToken, PresentedToken, Principal, PrincipalKind, Resource, Tier,
-    authorize,
+    Action, Decision, IssuedToken, PresentedToken, Principal, PrincipalKind, RequestFacts,
+    Resource, Tier,
 };
 use covault_store::{
     ByteStream, DataDir, FileRecord, KekSource, LockMode, NewKekSource, PathLimits, PutOptions,
@@ -17,9 +17,10 @@ use covault_store::{
 };
 use secrecy::SecretString;
 
+use crate::access::{AccessOptions, Engine};
 use crate::{
-    Caller, Download, FileInfo, GuardError, Listing, NewPrincipal, PrincipalInfo, PurgeInfo,
-    RequestContext, VersionInfo,
+    Caller, Download, FileInfo, GuardError, Listing, PrincipalInfo, PurgeInfo, RequestContext,
+    VersionInfo,
 };
 
 /// Operator principal id: the holder of the data directory and its KEK, acting in-process.
@@ -40,6 +41,8 @@ pub struct VaultLimits {
     /// Text beyond this many bytes of a version is not scanned.
     pub scan_limit: u64,
     pub classification: covault_scan::ClassificationPolicy,
+    /// Policy engine, token lifetimes, MFA.
+    pub access: AccessOptions,
 }
 
 impl Default for VaultLimits {
@@ -52,6 +55,7 @@ impl Default for VaultLimits {
             classify: ws.classify,
             scan_limit: ws.scan_limit,
             classification: ws.classification,
+            access: AccessOptions::default(),
         }
     }
 }
@@ -102,6 +106,7 @@ pub struct Initialized {
 /// The guarded workspace. Holds the store privately; everything goes through its methods.
 pub struct Vault {
     pub(crate) ws: Workspace,
+    pub(crate) access: Engine,
     _dir: DataDir,
 }
 
@@ -112,6 +117,9 @@ fn operator_principal() -> Principal {
         kind: PrincipalKind::Operator,
         role: "operator".into(),
         enabled: true,
+        groups: Vec::new(),
+        group_roles: Vec::new(),
+        mfa_enrolled: false,
     }
 }
 
@@ -119,6 +127,8 @@ fn operator_caller() -> Caller {
     Caller {
         principal: operator_principal(),
         token_id: None,
+        scope: None,
+        mfa: false,
         context: RequestContext::default(),
     }
 }
@@ -150,6 +160,7 @@ impl Vault {
                 "the admin name must be 1 to 64 printable characters".into(),
             ));
         }
+        let access = Engine::new(&options.limits.access)?;
         let (dir, meta, blobs) = open_parts(&options.data_dir, true, LockMode::Exclusive).await?;
         let admin = Principal {
             id: format!(
@@ -160,6 +171,9 @@ impl Vault {
             kind: PrincipalKind::User,
             role: "admin".into(),
             enabled: true,
+            groups: Vec::new(),
+            group_roles: Vec::new(),
+            mfa_enrolled: false,
         };
         let issued = IssuedToken::generate().map_err(StoreError::from)?;
         let at_ms = now_ms();
@@ -169,9 +183,13 @@ impl Vault {
             hash: issued.hash.clone(),
             description: "created by covault init".into(),
             created_at_ms: at_ms,
-            expires_at_ms: None,
+            expires_at_ms: Some(at_ms.saturating_add(options.limits.access.token_default_ttl_ms)),
             revoked_at_ms: None,
             last_used_at_ms: None,
+            last_used_addr: None,
+            scope: covault_policy::TokenScope::default(),
+            rotated_from: None,
+            rotated_at_ms: None,
         };
         let operator = operator_caller();
         let mut event = base_event(&operator, Action::PrincipalCreate, None);
@@ -187,7 +205,11 @@ impl Vault {
         )
         .await?;
         Ok(Initialized {
-            vault: Vault { ws, _dir: dir },
+            vault: Vault {
+                ws,
+                access,
+                _dir: dir,
+            },
             operator,
             admin: PrincipalInfo::new(&admin, Some(issued.id.to_string())),
             admin_token: issued.text,
@@ -197,6 +219,7 @@ impl Vault {
     /// Opens an existing workspace. With an exclusive lock, leftovers of interrupted writes
     /// are removed first.
     pub async fn open(options: OpenOptions) -> Result<Opened, GuardError> {
+        let access = Engine::new(&options.limits.access)?;
         let (dir, meta, blobs) = open_parts(&options.data_dir, false, options.lock).await?;
         let ws = Workspace::open(
             meta,
@@ -212,7 +235,11 @@ impl Vault {
             }
         }
         Ok(Opened {
-            vault: Vault { ws, _dir: dir },
+            vault: Vault {
+                ws,
+                access,
+                _dir: dir,
+            },
             operator: operator_caller(),
         })
     }
@@ -227,12 +254,14 @@ impl Vault {
         Ok(self.ws.ping().await?)
     }
 
-    /// Authenticates an API token. Every failure is audited (never with the token text) and
+    /// Authenticates an API token, and a second factor when the request carries one (a TOTP
+    /// code or a recovery code). Every failure is audited (never with the token or code) and
     /// answered with [`GuardError::Unauthenticated`]; details are given only to a caller that
-    /// proved possession of the secret.
+    /// proved possession of the secret. A token used from outside its IP allowlist is refused.
     pub async fn authenticate(
         &self,
         token: &SecretString,
+        otp: Option<&SecretString>,
         context: RequestContext,
     ) -> Result<Caller, GuardError> {
         const INVALID: &str = "the API token is not valid: check COVAULT_TOKEN";
@@ -243,8 +272,13 @@ impl Vault {
                 kind: PrincipalKind::User,
                 role: String::new(),
                 enabled: false,
+                groups: Vec::new(),
+                group_roles: Vec::new(),
+                mfa_enrolled: false,
             },
             token_id: None,
+            scope: None,
+            mfa: false,
             context,
         };
         let Ok(presented) = PresentedToken::parse(token) else {
@@ -268,41 +302,57 @@ impl Vault {
                 )
                 .await);
         }
-        let caller = Caller {
+        let mut caller = Caller {
             principal,
             token_id: Some(record.id.clone()),
+            scope: (!record.scope.is_unrestricted()).then(|| record.scope.clone()),
+            mfa: false,
             context: anonymous.context,
         };
         let at_ms = now_ms();
-        if record.revoked_at_ms.is_some() {
-            return Err(self
-                .deny_authentication(
-                    &caller,
-                    Some(&record.id),
-                    "token revoked",
-                    "the API token was revoked",
+        let refusal = if record.revoked_at_ms.is_some() {
+            Some(("token revoked", "the API token was revoked"))
+        } else if record.expires_at_ms.is_some_and(|t| t <= at_ms) {
+            Some(if record.rotated_at_ms.is_some() {
+                (
+                    "token rotated and past its overlap window",
+                    "the API token was rotated and its overlap window has ended: use its successor",
                 )
-                .await);
-        }
-        if record.expires_at_ms.is_some_and(|t| t <= at_ms) {
-            return Err(self
-                .deny_authentication(
-                    &caller,
-                    Some(&record.id),
+            } else {
+                (
                     "token expired",
                     "the API token has expired: ask an admin for a new one",
                 )
+            })
+        } else if !caller.principal.enabled {
+            Some(("principal disabled", "this account is disabled"))
+        } else if !record.scope.allows_ip(caller.remote_ip()) {
+            Some((
+                "address not in the token's allowlist",
+                "this API token may not be used from this address",
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, message)) = refusal {
+            return Err(self
+                .deny_authentication(&caller, Some(&record.id), reason, message)
                 .await);
         }
-        if !caller.principal.enabled {
-            return Err(self
-                .deny_authentication(
-                    &caller,
-                    Some(&record.id),
-                    "principal disabled",
-                    "this account is disabled",
-                )
-                .await);
+        if let Some(code) = otp {
+            match self.verify_second_factor(&caller.principal, code).await? {
+                Ok(()) => caller.mfa = true,
+                Err(reason) => {
+                    return Err(self
+                        .deny_authentication(
+                            &caller,
+                            Some(&record.id),
+                            reason,
+                            "the one-time code is not valid (wrong, expired or already used)",
+                        )
+                        .await);
+                }
+            }
         }
         if record
             .last_used_at_ms
@@ -352,21 +402,43 @@ impl Vault {
         F: FnOnce(AuditEvent) -> Fut,
         Fut: Future<Output = Result<T, GuardError>>,
     {
+        self.guarded_with(caller, action, resource, Facts::default(), path, act)
+            .await
+    }
+
+    /// [`Vault::guarded`] with facts beyond the caller's (a label's new tier, AI data tier).
+    pub(crate) async fn guarded_with<T, F, Fut>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        resource: Resource,
+        facts: Facts<'_>,
+        path: Option<&WorkspacePath>,
+        act: F,
+    ) -> Result<T, GuardError>
+    where
+        F: FnOnce(AuditEvent) -> Fut,
+        Fut: Future<Output = Result<T, GuardError>>,
+    {
         let mut event = base_event(caller, action, path);
         if let Resource::Path { tier, .. } = &resource {
             event.tier = *tier;
         }
-        match authorize(&caller.principal, action, &resource) {
-            Decision::Deny { reason } => {
+        match self.decide(caller, action, &resource, &facts) {
+            Decision::Deny(denial) => {
                 event.outcome = Outcome::Denied;
-                event.reason = reason.into();
+                event.reason = denial.reason.clone();
+                event.policies = denial.policies.clone();
                 if let Err(e) = self.ws.append_audit(&event).await {
                     tracing::error!(error = %e, "could not audit a denial");
                 }
-                Err(GuardError::Forbidden(reason))
+                Err(crate::access::denial_error(denial))
             }
             Decision::Allow(permit) => {
-                event.reason = permit.reason().into();
+                event.reason = "permitted".into();
+                event.policies = permit.policies().to_vec();
+                self.note_role_use(caller, permit.policies(), event.at_ms)
+                    .await;
                 let failure_template = event.clone();
                 match act(event).await {
                     Ok(value) => Ok(value),
@@ -382,6 +454,27 @@ impl Vault {
                 }
             }
         }
+    }
+
+    /// One decision by the active policy set, with the caller's own facts.
+    pub(crate) fn decide(
+        &self,
+        caller: &Caller,
+        action: Action,
+        resource: &Resource,
+        facts: &Facts<'_>,
+    ) -> Decision {
+        let request = RequestFacts {
+            mfa: caller.mfa,
+            remote_ip: caller.remote_ip(),
+            scope: caller.scope.as_ref(),
+            new_tier: facts.new_tier,
+            data_tier: facts.data_tier,
+            model: facts.model,
+        };
+        self.access
+            .current()
+            .decide(&caller.principal, action, resource, &request)
     }
 
     /// Parses a client path; an invalid one is audited as a failed request.
@@ -415,6 +508,7 @@ impl Vault {
         let resource = Resource::Path {
             path: path.to_string(),
             tier: file.as_ref().map(|f| f.tier),
+            owner: file.as_ref().and_then(|f| f.owner.clone()),
         };
         Ok((resource, file))
     }
@@ -525,6 +619,7 @@ impl Vault {
                 .as_ref()
                 .map_or_else(|| "/".to_owned(), ToString::to_string),
             tier: None,
+            owner: None,
         };
         let prefix = prefix.as_ref();
         let after = after.as_ref();
@@ -661,10 +756,15 @@ impl Vault {
         let path = self.parse_path(caller, Action::FileLabel, raw_path).await?;
         let (resource, file) = self.resource(&path).await?;
         let path = &path;
-        self.guarded(
+        let facts = Facts {
+            new_tier: Some(tier),
+            ..Facts::default()
+        };
+        self.guarded_with(
             caller,
             Action::FileLabel,
             resource,
+            facts,
             Some(path),
             |mut event| async move {
                 let mut file = file.ok_or_else(|| StoreError::NotFound(path.to_string()))?;
@@ -720,59 +820,14 @@ impl Vault {
         )
         .await
     }
+}
 
-    /// Creates a principal, optionally with an API token (returned once).
-    pub async fn create_principal(
-        &self,
-        caller: &Caller,
-        new: NewPrincipal,
-    ) -> Result<(PrincipalInfo, Option<SecretString>), GuardError> {
-        self.guarded(
-            caller,
-            Action::PrincipalCreate,
-            Resource::Workspace,
-            None,
-            |mut event| async move {
-                let principal = Principal {
-                    id: format!(
-                        "usr_{}",
-                        &covault_crypto::random_id().map_err(StoreError::from)?[..16]
-                    ),
-                    name: new.name,
-                    kind: new.kind,
-                    role: new.role,
-                    enabled: true,
-                };
-                let issued = match new.token_expires_at_ms {
-                    Some(expires_at_ms) => Some((
-                        IssuedToken::generate().map_err(StoreError::from)?,
-                        expires_at_ms,
-                    )),
-                    None => None,
-                };
-                let record = issued.as_ref().map(|(t, expires_at_ms)| TokenRecord {
-                    id: t.id.clone(),
-                    principal_id: principal.id.clone(),
-                    hash: t.hash.clone(),
-                    description: "created with the principal".into(),
-                    created_at_ms: event.at_ms,
-                    expires_at_ms: *expires_at_ms,
-                    revoked_at_ms: None,
-                    last_used_at_ms: None,
-                });
-                event.detail = serde_json::json!({
-                    "principal": principal.id,
-                    "token_id": record.as_ref().map(|r| r.id.to_string()),
-                });
-                self.ws
-                    .create_principal(&principal, record.as_ref(), &event)
-                    .await?;
-                let info = PrincipalInfo::new(&principal, record.map(|r| r.id.to_string()));
-                Ok((info, issued.map(|(t, _)| t.text)))
-            },
-        )
-        .await
-    }
+/// Facts of one request beyond who is asking (see [`RequestFacts`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Facts<'a> {
+    pub new_tier: Option<Tier>,
+    pub data_tier: Option<Tier>,
+    pub model: Option<&'a str>,
 }
 
 pub(crate) fn base_event(

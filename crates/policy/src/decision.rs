@@ -1,4 +1,4 @@
-//! Principals, actions, resources and the decision function.
+//! Principals, actions, resources, request facts and decisions: the vocabulary of policy.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,8 +21,30 @@ pub struct Principal {
     pub id: String,
     pub name: String,
     pub kind: PrincipalKind,
+    /// The role granted directly (a built-in role or a custom one that policies name).
     pub role: String,
     pub enabled: bool,
+    /// Groups the principal belongs to.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Roles granted through those groups (deduplicated, without `role`).
+    #[serde(default)]
+    pub group_roles: Vec<String>,
+    /// Whether a TOTP authenticator is enrolled.
+    #[serde(default)]
+    pub mfa_enrolled: bool,
+}
+
+impl Principal {
+    /// The direct role followed by the roles granted through groups.
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.role.as_str()).chain(
+            self.group_roles
+                .iter()
+                .map(String::as_str)
+                .filter(move |r| *r != self.role),
+        )
+    }
 }
 
 /// Every operation a principal can ask for.
@@ -41,6 +63,20 @@ pub enum Action {
     KeysRotate,
     StoreVerify,
     PrincipalCreate,
+    PrincipalList,
+    PrincipalUpdate,
+    GroupManage,
+    TokenCreate,
+    TokenList,
+    TokenRevoke,
+    TokenRotate,
+    MfaEnroll,
+    MfaReset,
+    AiSend,
+    WorkflowRun,
+    WorkflowEdit,
+    PolicyRead,
+    AccessReview,
     AuditRead,
     AuditVerify,
     AuditCheckpoint,
@@ -50,6 +86,43 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in declaration order (the policy schema declares each).
+    pub const ALL: [Action; 32] = [
+        Action::FileRead,
+        Action::FileWrite,
+        Action::FileList,
+        Action::FileStat,
+        Action::FileHistory,
+        Action::FileRestore,
+        Action::FileDelete,
+        Action::FilePurge,
+        Action::FileLabel,
+        Action::KeysRotate,
+        Action::StoreVerify,
+        Action::PrincipalCreate,
+        Action::PrincipalList,
+        Action::PrincipalUpdate,
+        Action::GroupManage,
+        Action::TokenCreate,
+        Action::TokenList,
+        Action::TokenRevoke,
+        Action::TokenRotate,
+        Action::MfaEnroll,
+        Action::MfaReset,
+        Action::AiSend,
+        Action::WorkflowRun,
+        Action::WorkflowEdit,
+        Action::PolicyRead,
+        Action::AccessReview,
+        Action::AuditRead,
+        Action::AuditVerify,
+        Action::AuditCheckpoint,
+        Action::AuditPrune,
+        Action::AuditExport,
+        Action::Authenticate,
+    ];
+
+    /// The action's name: in audit events, token scopes and Cedar (`Action::"file.read"`).
     pub fn as_str(self) -> &'static str {
         match self {
             Action::FileRead => "file.read",
@@ -64,6 +137,20 @@ impl Action {
             Action::KeysRotate => "keys.rotate",
             Action::StoreVerify => "store.verify",
             Action::PrincipalCreate => "principal.create",
+            Action::PrincipalList => "principal.list",
+            Action::PrincipalUpdate => "principal.update",
+            Action::GroupManage => "group.manage",
+            Action::TokenCreate => "token.create",
+            Action::TokenList => "token.list",
+            Action::TokenRevoke => "token.revoke",
+            Action::TokenRotate => "token.rotate",
+            Action::MfaEnroll => "mfa.enroll",
+            Action::MfaReset => "mfa.reset",
+            Action::AiSend => "ai.send",
+            Action::WorkflowRun => "workflow.run",
+            Action::WorkflowEdit => "workflow.edit",
+            Action::PolicyRead => "policy.read",
+            Action::AccessReview => "access.review",
             Action::AuditRead => "audit.read",
             Action::AuditVerify => "audit.verify",
             Action::AuditCheckpoint => "audit.checkpoint",
@@ -73,126 +160,98 @@ impl Action {
         }
     }
 
-    /// Actions that only the local operator (holder of the KEK) may take.
-    fn operator_only(self) -> bool {
-        matches!(
-            self,
-            Action::KeysRotate
-                | Action::AuditVerify
-                | Action::AuditCheckpoint
-                | Action::AuditPrune
-                | Action::AuditExport
-        )
+    /// The action named `name` (as [`Action::as_str`] spells it).
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
     }
+}
 
-    /// Actions that read the audit log: for auditors and admins (and the operator).
-    fn reads_audit_log(self) -> bool {
-        matches!(self, Action::AuditRead)
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 /// What an action is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resource {
-    /// A workspace path (or prefix, for listing), with the file's tier when it exists.
-    Path { path: String, tier: Option<Tier> },
-    /// The workspace as a whole (keys, verification, principals).
+    /// A workspace path (or prefix, for listing), with the file's tier and owner (the principal
+    /// id of its first author) when it exists.
+    Path {
+        path: String,
+        tier: Option<Tier>,
+        owner: Option<String>,
+    },
+    /// The workspace as a whole (keys, verification, the audit log, policies).
     Workspace,
+    /// A principal: the subject of user, token and MFA management.
+    Principal { id: String },
+    /// A model provider, with the highest tier it is cleared to receive.
+    Provider { name: String, clearance: Tier },
 }
 
-/// Proof that policy ran and allowed an action. Only [`authorize`] can make one.
+/// What policy may consider besides principal, action and resource.
+#[derive(Clone, Debug, Default)]
+pub struct RequestFacts<'a> {
+    /// The request proved a second factor (a TOTP code, or a session that did at login).
+    pub mfa: bool,
+    /// The client address (after trusted-proxy resolution).
+    pub remote_ip: Option<std::net::IpAddr>,
+    /// The scope of the API token, when the request used one.
+    pub scope: Option<&'a crate::TokenScope>,
+    /// For `file.label`: the tier asked for.
+    pub new_tier: Option<Tier>,
+    /// For `ai.send`: the highest tier of the data being sent.
+    pub data_tier: Option<Tier>,
+    /// For `ai.send`: the model asked for.
+    pub model: Option<&'a str>,
+}
+
+/// Proof that policy ran and allowed an action. Only the policy engine can make one.
 #[derive(Clone, Debug)]
 pub struct Permit {
     action: Action,
-    reason: &'static str,
+    policies: Vec<String>,
 }
 
 impl Permit {
+    pub(crate) fn new(action: Action, policies: Vec<String>) -> Self {
+        Self { action, policies }
+    }
     pub fn action(&self) -> Action {
         self.action
     }
-    pub fn reason(&self) -> &'static str {
-        self.reason
+    /// Ids of the policies that permitted the action.
+    pub fn policies(&self) -> &[String] {
+        &self.policies
     }
 }
 
-/// The outcome of [`authorize`], with its reason for the audit log.
+/// Why an action was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial {
+    /// A sentence for the caller and the audit log.
+    pub reason: String,
+    /// Ids of the policies that forbade it (empty when nothing permitted it).
+    pub policies: Vec<String>,
+}
+
+/// The outcome of an authorization, with its reasons for the audit log.
 #[derive(Clone, Debug)]
 pub enum Decision {
     Allow(Permit),
-    Deny { reason: &'static str },
+    Deny(Denial),
 }
 
-/// Roles that may read the audit log.
-const AUDIT_READERS: [&str; 3] = ["auditor", "security-admin", "admin"];
-
-/// Decides whether `principal` may take `action` on `resource`.
-///
-/// Foundation policy: a known, enabled principal may act on the workspace; key rotation is
-/// reserved to the local operator. Anything else is denied.
-pub fn authorize(principal: &Principal, action: Action, resource: &Resource) -> Decision {
-    let _ = resource;
-    if !principal.enabled {
-        return Decision::Deny {
-            reason: "principal is disabled",
-        };
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow(_))
     }
-    if action.operator_only() && principal.kind != PrincipalKind::Operator {
-        return Decision::Deny {
-            reason: "only the local operator (holder of the data directory and its key) may do this",
-        };
-    }
-    if action.reads_audit_log()
-        && principal.kind != PrincipalKind::Operator
-        && !AUDIT_READERS.contains(&principal.role.as_str())
-    {
-        return Decision::Deny {
-            reason: "reading the audit log needs the auditor, security-admin or admin role",
-        };
-    }
-    Decision::Allow(Permit {
-        action,
-        reason: "foundation policy: enabled, authenticated principal",
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn principal(kind: PrincipalKind, enabled: bool) -> Principal {
-        Principal {
-            id: "p1".into(),
-            name: "alice".into(),
-            kind,
-            role: "admin".into(),
-            enabled,
+    /// Policy ids behind the decision.
+    pub fn policies(&self) -> &[String] {
+        match self {
+            Decision::Allow(p) => p.policies(),
+            Decision::Deny(d) => &d.policies,
         }
-    }
-
-    fn allowed(p: &Principal, a: Action) -> bool {
-        matches!(authorize(p, a, &Resource::Workspace), Decision::Allow(_))
-    }
-
-    #[test]
-    fn decisions() {
-        let user = principal(PrincipalKind::User, true);
-        let op = principal(PrincipalKind::Operator, true);
-        let disabled = principal(PrincipalKind::User, false);
-        assert!(allowed(&user, Action::FileRead));
-        assert!(!allowed(&disabled, Action::FileRead));
-        assert!(!allowed(&user, Action::KeysRotate));
-        assert!(allowed(&op, Action::KeysRotate));
-        assert!(
-            allowed(&user, Action::AuditRead),
-            "admins read the audit log"
-        );
-        assert!(!allowed(&user, Action::AuditPrune));
-        assert!(allowed(&op, Action::AuditPrune));
-        let mut editor = principal(PrincipalKind::User, true);
-        editor.role = "editor".into();
-        assert!(!allowed(&editor, Action::AuditRead));
-        editor.role = "auditor".into();
-        assert!(allowed(&editor, Action::AuditRead));
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::{Json, Router, middleware};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
@@ -20,7 +20,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::{audit, auth, error, files, openapi, tls};
+use crate::{audit, auth, error, files, identity, openapi, tls};
 
 /// A certificate chain and private key, PEM-encoded.
 #[derive(Clone, Debug)]
@@ -40,6 +40,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Largest JSON request body.
     pub max_json_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (everyone else's is ignored).
+    pub trusted_proxies: Vec<covault_guard::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +52,7 @@ impl Default for ServerConfig {
             allow_insecure_http: false,
             shutdown_grace: Duration::from_secs(30),
             max_json_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -191,7 +194,40 @@ impl MakeRequestId for RequestIds {
 
 fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
     let api = Router::new()
-        .route("/v1/whoami", get(files::whoami))
+        .route("/v1/whoami", get(identity::whoami))
+        .route(
+            "/v1/principals",
+            get(identity::principals).post(identity::create_principal),
+        )
+        .route(
+            "/v1/principals/{principal}",
+            get(identity::principal).patch(identity::update_principal),
+        )
+        .route(
+            "/v1/principals/{principal}/mfa/reset",
+            post(identity::mfa_reset),
+        )
+        .route("/v1/groups", get(identity::groups))
+        .route(
+            "/v1/groups/{group}",
+            put(identity::put_group).delete(identity::delete_group),
+        )
+        .route(
+            "/v1/groups/{group}/members/{principal}",
+            put(identity::add_member).delete(identity::remove_member),
+        )
+        .route(
+            "/v1/tokens",
+            get(identity::tokens).post(identity::create_token),
+        )
+        .route(
+            "/v1/tokens/{id}",
+            axum::routing::delete(identity::revoke_token),
+        )
+        .route("/v1/tokens/{id}/rotate", post(identity::rotate_token))
+        .route("/v1/mfa/enroll", post(identity::mfa_enroll))
+        .route("/v1/mfa/confirm", post(identity::mfa_confirm))
+        .route("/v1/access-review", get(identity::access_review))
         .route("/v1/files", get(files::list))
         .route(
             "/v1/files/{*path}",
@@ -207,7 +243,10 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         .route("/v1/audit/proof/{seq}", get(audit::proof))
         .route("/v1/audit/consistency", get(audit::consistency))
         .route_layer(middleware::from_fn_with_state(
-            vault.clone(),
+            auth::AuthState {
+                vault: vault.clone(),
+                trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            },
             auth::authenticate,
         ));
     let started = std::time::SystemTime::now()

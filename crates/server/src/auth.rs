@@ -1,6 +1,8 @@
-//! Authentication middleware: `Authorization: Bearer <token>` → [`covault_guard::Caller`] in
-//! the request's extensions. Missing, malformed, unknown, expired and revoked tokens all get a
-//! 401 that never echoes the token; the guard audits each failure.
+//! Authentication middleware: `Authorization: Bearer <token>` (and, for actions that need a
+//! second factor, `X-Covault-OTP: <code>`) → [`covault_guard::Caller`] in the request's
+//! extensions. Missing, malformed, unknown, expired and revoked tokens all get a 401 that never
+//! echoes the token; the guard audits each failure. The client address is the peer's, or —
+//! only when the peer is a configured trusted proxy — the one `X-Forwarded-For` names.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
-use covault_guard::{ErrorKind, RequestContext, Vault};
+use covault_guard::{ErrorKind, IpNet, RequestContext, Vault, client_ip};
 use secrecy::SecretString;
 
 use crate::error::ApiError;
@@ -20,6 +22,17 @@ const MAX_AUTH_HEADER: usize = 256;
 const MAX_USER_AGENT: usize = 256;
 /// A client may tie its requests together (e.g. one agent task) with this header.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
+/// A TOTP code (or a recovery code) proving a second factor for this request.
+pub const OTP_HEADER: &str = "x-covault-otp";
+/// Longest `X-Covault-OTP` / `X-Forwarded-For` header read.
+const MAX_SMALL_HEADER: usize = 1024;
+
+/// What the middleware needs.
+#[derive(Clone)]
+pub struct AuthState {
+    pub vault: Arc<Vault>,
+    pub trusted_proxies: Arc<Vec<IpNet>>,
+}
 
 /// Up to `max` bytes of `text`, cut on a character boundary.
 fn bounded(text: &str, max: usize) -> String {
@@ -39,19 +52,23 @@ fn is_valid_correlation_id(id: &str) -> bool {
 }
 
 pub async fn authenticate(
-    State(vault): State<Arc<Vault>>,
+    State(state): State<AuthState>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let context = request_context(&request);
+    let context = request_context(&request, &state.trusted_proxies);
     let token = bearer(&request)?;
-    let caller = vault.authenticate(&token, context).await?;
+    let otp = small_header(&request, OTP_HEADER)?.map(SecretString::from);
+    let caller = state
+        .vault
+        .authenticate(&token, otp.as_ref(), context)
+        .await?;
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
 }
 
 /// Who is asking, from where, with what: recorded in every audit event of the request.
-fn request_context(request: &Request) -> RequestContext {
+fn request_context(request: &Request, trusted: &[IpNet]) -> RequestContext {
     let header_text = |name: &str| {
         request
             .headers()
@@ -61,10 +78,13 @@ fn request_context(request: &Request) -> RequestContext {
     };
     RequestContext {
         request_id: header_text("x-request-id"),
-        remote_addr: request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        remote_addr: request.extensions().get::<ConnectInfo<SocketAddr>>().map(
+            |ConnectInfo(addr)| {
+                let forwarded =
+                    header_text("x-forwarded-for").filter(|v| v.len() <= MAX_SMALL_HEADER);
+                client_ip(addr.ip(), forwarded.as_deref(), trusted).to_string()
+            },
+        ),
         user_agent: header_text("user-agent").map(|ua| bounded(&ua, MAX_USER_AGENT)),
         session_id: None,
         correlation_id: header_text(CORRELATION_HEADER).filter(|id| is_valid_correlation_id(id)),
@@ -94,4 +114,20 @@ fn bearer(request: &Request) -> Result<SecretString, ApiError> {
         .or_else(|| text.strip_prefix("bearer "))
         .ok_or_else(missing)?;
     Ok(SecretString::from(token.trim().to_owned()))
+}
+
+/// A header of at most [`MAX_SMALL_HEADER`] bytes, as text.
+fn small_header(request: &Request, name: &str) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get(name) else {
+        return Ok(None);
+    };
+    if value.len() > MAX_SMALL_HEADER {
+        return Err(ApiError::bad_request(format!(
+            "the {name} header is too long"
+        )));
+    }
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request(format!("the {name} header is not text")))?;
+    Ok(Some(text.trim().to_owned()))
 }

@@ -21,8 +21,8 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// One of bad_request, unauthenticated, forbidden, not_found, gone, too_large,
-    /// integrity, unavailable, internal.
+    /// One of bad_request, unauthenticated, forbidden, mfa_required, not_found, conflict,
+    /// gone, too_large, integrity, unavailable, internal.
     pub kind: String,
     pub message: String,
 }
@@ -59,7 +59,8 @@ pub fn status(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::Forbidden | ErrorKind::MfaRequired => StatusCode::FORBIDDEN,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::Gone => StatusCode::GONE,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,

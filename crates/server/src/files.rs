@@ -10,22 +10,22 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use covault_guard::{
-    ByteStream, Caller, ErrorKind, FileInfo, Listing, PrincipalInfo, PurgeInfo, StoreError, Tier,
-    Vault, VersionInfo,
+    ByteStream, Caller, ErrorKind, FileInfo, Listing, PurgeInfo, StoreError, Tier, Vault,
+    VersionInfo,
 };
 use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ErrorBody};
 
-type Ctx = (State<Arc<Vault>>, Extension<Caller>);
+pub(crate) type Ctx = (State<Arc<Vault>>, Extension<Caller>);
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(v)| v)
         .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))
 }
 
-fn json<T>(j: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(crate) fn json<T>(j: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     j.map(|Json(v)| v).map_err(|e| match e {
         JsonRejection::BytesRejection(_) => {
             ApiError::new(ErrorKind::TooLarge, "request body is too large")
@@ -84,19 +84,6 @@ pub struct LabelBody {
     /// public, internal, confidential or restricted.
     #[schema(value_type = String)]
     tier: Tier,
-}
-
-#[utoipa::path(get, path = "/v1/whoami", tag = "identity",
-    responses((status = 200, body = PrincipalInfo), (status = 401, body = ErrorBody)))]
-pub async fn whoami(Extension(caller): Extension<Caller>) -> Json<PrincipalInfo> {
-    let p = caller.principal();
-    Json(PrincipalInfo {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        kind: p.kind,
-        role: p.role.clone(),
-        token_id: caller.token_id().map(ToString::to_string),
-    })
 }
 
 #[utoipa::path(get, path = "/v1/files", tag = "files", params(ListQuery),

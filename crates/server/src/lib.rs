@@ -9,6 +9,7 @@ mod audit_tasks;
 mod auth;
 mod error;
 mod files;
+mod identity;
 mod openapi;
 pub mod sinks;
 mod tls;

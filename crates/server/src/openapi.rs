@@ -4,12 +4,17 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{audit, error, files};
+use crate::{audit, error, files, identity};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "covault", description = "Encrypted, versioned workspace behind one authorize → act → audit path."),
-    paths(files::whoami, files::list, files::put, files::get, files::delete, files::stat,
+    paths(identity::whoami, identity::principals, identity::create_principal,
+        identity::principal, identity::update_principal, identity::mfa_reset, identity::groups,
+        identity::put_group, identity::delete_group, identity::add_member,
+        identity::remove_member, identity::tokens, identity::create_token,
+        identity::revoke_token, identity::rotate_token, identity::mfa_enroll,
+        identity::mfa_confirm, identity::access_review, files::list, files::put, files::get, files::delete, files::stat,
         files::history, files::restore, files::purge, files::label, audit::events,
         audit::checkpoints, audit::proof, audit::consistency),
     components(schemas(error::ErrorBody, error::ErrorDetail, files::RestoreBody, files::LabelBody,

@@ -68,8 +68,18 @@ async fn spawn_app_with(limits: VaultLimits) -> TestApp {
     }
 }
 
+/// The files API without second factors: this file tests files, `identity.rs` tests MFA.
+/// (Leaving the MFA policies out by id is also how an operator would.)
+fn without_mfa() -> VaultLimits {
+    let mut limits = VaultLimits::default();
+    limits.access.disabled_builtin = ["mfa-purge", "mfa-restricted-read", "mfa-label-lower"]
+        .map(String::from)
+        .to_vec();
+    limits
+}
+
 async fn spawn_app() -> TestApp {
-    spawn_app_with(VaultLimits::default()).await
+    spawn_app_with(without_mfa()).await
 }
 
 /// Every blob file of the workspace in `data`.

@@ -38,6 +38,7 @@ pub(crate) enum Job {
         id: String,
         path: String,
         tier: Tier,
+        owner: String,
         at_ms: i64,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
@@ -211,15 +212,16 @@ fn run_job(
             id,
             path,
             tier,
+            owner,
             at_ms,
             reply,
         } => {
             let result = tx
                 .prepare_cached(
-                    "INSERT INTO files (id, path, tier, current_version, created_at_ms) \
-                     VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (path) WHERE purged_at_ms IS NULL DO NOTHING",
+                    "INSERT INTO files (id, path, tier, current_version, created_at_ms, owner) \
+                     VALUES (?1, ?2, ?3, 0, ?4, ?5) ON CONFLICT (path) WHERE purged_at_ms IS NULL DO NOTHING",
                 )
-                .and_then(|mut s| s.execute(params![id, path, tier.as_str(), at_ms]))
+                .and_then(|mut s| s.execute(params![id, path, tier.as_str(), at_ms, owner]))
                 .map(drop)
                 .map_err(StoreError::from);
             Ok(Done::Unit(reply, result))

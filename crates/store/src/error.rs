@@ -58,6 +58,8 @@ pub enum StoreError {
         "no checkpoint covers audit event {seq} yet: run `covault audit checkpoint` (the server signs one every minute)"
     )]
     NotCheckpointed { seq: u64 },
+    #[error("{0}")]
+    Conflict(String),
     #[error("stored metadata is inconsistent: {0}")]
     Corrupt(String),
     #[error("a background task failed: {0}")]

@@ -1,4 +1,5 @@
-//! The unlocked keyring: the active KEK, the content-hash key and the audit signing key.
+//! The unlocked keyring: the active KEK, the content-hash key, the audit signing key and the
+//! secret-box key (which seals TOTP seeds).
 //!
 //! A [`Keyring`] can only be obtained by presenting a KEK source that passes the stored check
 //! value, so holding one is proof the workspace was unlocked. Derivation (Argon2id) is CPU
@@ -6,7 +7,9 @@
 
 use std::fmt;
 
-use covault_crypto::{HashKey, KdfParams, Kek, KekId, KekMaterial, PublicKey, SigningKey};
+use covault_crypto::{
+    HashKey, KdfParams, Kek, KekId, KekMaterial, PublicKey, SecretKey, SigningKey,
+};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
@@ -17,6 +20,8 @@ use crate::meta::{KekRecord, KekSourceKind};
 pub(crate) const HASH_KEY_CONTEXT: &[u8] = b"covault/content-hash-key";
 /// Context under which the audit checkpoint signing key is wrapped.
 pub(crate) const SIGNING_KEY_CONTEXT: &[u8] = b"covault/audit-signing-key";
+/// Context under which the secret-box key is wrapped.
+pub(crate) const SECRET_KEY_CONTEXT: &[u8] = b"covault/secret-box-key";
 
 /// What unlocks an existing workspace.
 pub enum KekSource {
@@ -48,6 +53,7 @@ pub struct Keyring {
     pub(crate) kek: Kek,
     pub(crate) hash_key: HashKey,
     pub(crate) signing_key: SigningKey,
+    pub(crate) secret_key: SecretKey,
 }
 
 impl fmt::Debug for Keyring {

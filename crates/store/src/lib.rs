@@ -12,6 +12,7 @@ mod blob;
 mod classify;
 mod committer;
 mod error;
+mod identity;
 mod keyring;
 mod local;
 mod meta;
@@ -20,14 +21,19 @@ mod path;
 mod pipeline;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_identity;
 mod workspace;
 mod workspace_audit;
+mod workspace_identity;
 
 pub use audit_log::PruneReport;
 pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
 pub use classify::{ScanSummary, default_scanner};
 pub use covault_audit::AuditEvent;
 pub use error::StoreError;
+pub use identity::{
+    GroupRecord, IdentityStore, PrincipalChange, PrincipalRecord, RoleUse, TotpRecord,
+};
 pub use keyring::{KekSource, Keyring, NewKekSource};
 pub use local::{DataDir, LocalBlobStore, LockMode};
 pub use meta::{

@@ -47,6 +47,13 @@ pub struct TokenRecord {
     pub expires_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
     pub last_used_at_ms: Option<i64>,
+    pub last_used_addr: Option<String>,
+    /// What the token may be used for (empty: everything its principal may do).
+    pub scope: covault_policy::TokenScope,
+    /// The token this one replaced by rotation.
+    pub rotated_from: Option<TokenId>,
+    /// When this token was rotated (its secret then dies at `expires_at_ms`).
+    pub rotated_at_ms: Option<i64>,
 }
 
 /// A file: a path with a history of versions.
@@ -60,6 +67,8 @@ pub struct FileRecord {
     pub created_at_ms: i64,
     pub deleted_at_ms: Option<i64>,
     pub purged_at_ms: Option<i64>,
+    /// Principal id of whoever created the file (absent for files made before schema 3).
+    pub owner: Option<String>,
 }
 
 /// How a version came to be.
@@ -125,6 +134,7 @@ pub struct InitRecords<'a> {
     pub kek: &'a KekRecord,
     pub hash_key: &'a WrappedKey,
     pub signing_key: &'a WrappedKey,
+    pub secret_key: &'a WrappedKey,
     pub operator: &'a Principal,
     pub admin: &'a Principal,
     pub admin_token: &'a TokenRecord,
@@ -135,6 +145,7 @@ pub struct InitRecords<'a> {
 pub struct RotatedKeys<'a> {
     pub hash_key: &'a WrappedKey,
     pub signing_key: &'a WrappedKey,
+    pub secret_key: &'a WrappedKey,
 }
 
 /// A data key to re-wrap during rotation.
@@ -150,7 +161,7 @@ pub struct WrappedKeyRow {
 /// log's reads and maintenance are the [`AuditLog`] half; appends are here, because they
 /// join the same transactions as the changes they describe.
 #[async_trait]
-pub trait MetadataStore: AuditLog + Send + Sync {
+pub trait MetadataStore: AuditLog + crate::identity::IdentityStore + Send + Sync {
     /// Applies pending schema migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn is_initialized(&self) -> Result<bool, StoreError>;
@@ -192,6 +203,7 @@ pub trait MetadataStore: AuditLog + Send + Sync {
         &self,
         path: &WorkspacePath,
         tier: Tier,
+        owner: &str,
         at_ms: i64,
     ) -> Result<FileRecord, StoreError>;
     /// The live (not purged) file at `path`, if any.

@@ -7,6 +7,7 @@
 pub(crate) const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../migrations/sqlite/0002_audit_chain.sql")),
+    (3, include_str!("../migrations/sqlite/0003_identity.sql")),
 ];
 
 /// The newest schema this build knows.

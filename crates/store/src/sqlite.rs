@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use covault_audit::{AuditEvent, ChainHasher};
 use covault_crypto::{ContentHash, KdfParams, KekId, WrappedKey};
-use covault_policy::{Principal, PrincipalKind, Tier, TokenHash, TokenId};
+use covault_policy::{Principal, Tier, TokenId};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -22,6 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::audit_log::{self, PreparedEvent};
 use crate::committer::{self, Job};
+use crate::sqlite_identity::{
+    complete_principal, insert_principal, insert_token, principal_from_row, token_from_row,
+};
 
 use crate::meta::{InitRecords, KekRecord, KekSourceKind, RotatedKeys, WrappedKeyRow};
 use crate::migrate;
@@ -32,6 +35,8 @@ use crate::{
 
 const HASH_KEY_NAME: &str = "content-hash";
 pub(crate) const SIGNING_KEY_NAME: &str = "audit-signing";
+/// `workspace_keys` name of the secret-box key.
+pub(crate) const SECRET_KEY_NAME: &str = "secret-box";
 
 pub(crate) async fn blocking<T, F>(work: F) -> Result<T, StoreError>
 where
@@ -155,63 +160,6 @@ async fn upsert_workspace_key(
     Ok(())
 }
 
-async fn insert_principal(
-    tx: &mut Transaction<'static, Sqlite>,
-    p: &Principal,
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO principals (id, name, kind, role, enabled, created_at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
-    )
-    .bind(p.id.clone())
-    .bind(p.name.clone())
-    .bind(kind_str(p.kind))
-    .bind(p.role.clone())
-    .bind(p.enabled)
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn insert_token(
-    tx: &mut Transaction<'static, Sqlite>,
-    t: &TokenRecord,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO tokens (id, principal_id, hash, description, created_at_ms, expires_at_ms) \
-         VALUES ($1,$2,$3,$4,$5,$6)",
-    )
-    .bind(t.id.as_str().to_owned())
-    .bind(t.principal_id.clone())
-    .bind(t.hash.as_bytes().to_vec())
-    .bind(t.description.clone())
-    .bind(t.created_at_ms)
-    .bind(t.expires_at_ms)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-fn kind_str(kind: PrincipalKind) -> &'static str {
-    match kind {
-        PrincipalKind::User => "user",
-        PrincipalKind::Service => "service",
-        PrincipalKind::Operator => "operator",
-    }
-}
-
-fn parse_kind(text: &str) -> Result<PrincipalKind, StoreError> {
-    match text {
-        "user" => Ok(PrincipalKind::User),
-        "service" => Ok(PrincipalKind::Service),
-        "operator" => Ok(PrincipalKind::Operator),
-        other => Err(StoreError::Corrupt(format!(
-            "unknown principal kind `{other}`"
-        ))),
-    }
-}
-
 fn parse_tier(text: &str) -> Result<Tier, StoreError> {
     Tier::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -240,18 +188,6 @@ fn kek_from_row(row: &SqliteRow) -> Result<KekRecord, StoreError> {
     })
 }
 
-fn principal_from_row(row: &SqliteRow, prefix: &str) -> Result<Principal, StoreError> {
-    let col = |name: &str| format!("{prefix}{name}");
-    let kind: String = row.try_get(col("kind").as_str())?;
-    Ok(Principal {
-        id: row.try_get(col("id").as_str())?,
-        name: row.try_get(col("name").as_str())?,
-        kind: parse_kind(&kind)?,
-        role: row.try_get(col("role").as_str())?,
-        enabled: row.try_get(col("enabled").as_str())?,
-    })
-}
-
 fn file_from_row(row: &SqliteRow) -> Result<FileRecord, StoreError> {
     let tier: String = row.try_get("f_tier")?;
     Ok(FileRecord {
@@ -262,6 +198,7 @@ fn file_from_row(row: &SqliteRow) -> Result<FileRecord, StoreError> {
         created_at_ms: row.try_get("f_created_at_ms")?,
         deleted_at_ms: row.try_get("f_deleted_at_ms")?,
         purged_at_ms: row.try_get("f_purged_at_ms")?,
+        owner: row.try_get("f_owner")?,
     })
 }
 
@@ -316,7 +253,7 @@ macro_rules! version_cols {
 
 macro_rules! file_cols {
     () => {
-        "f.id AS f_id, f.path AS f_path, f.tier AS f_tier, \
+        "f.id AS f_id, f.path AS f_path, f.tier AS f_tier, f.owner AS f_owner, \
          f.current_version AS f_current_version, f.created_at_ms AS f_created_at_ms, \
          f.deleted_at_ms AS f_deleted_at_ms, f.purged_at_ms AS f_purged_at_ms"
     };
@@ -386,6 +323,7 @@ impl MetadataStore for SqliteMetadata {
         insert_kek(&mut tx, init.kek).await?;
         upsert_hash_key(&mut tx, init.hash_key).await?;
         upsert_workspace_key(&mut tx, SIGNING_KEY_NAME, init.signing_key).await?;
+        upsert_workspace_key(&mut tx, SECRET_KEY_NAME, init.secret_key).await?;
         insert_principal(&mut tx, init.operator, event.at_ms).await?;
         insert_principal(&mut tx, init.admin, event.at_ms).await?;
         insert_token(&mut tx, init.admin_token).await?;
@@ -456,6 +394,7 @@ impl MetadataStore for SqliteMetadata {
         insert_kek(&mut tx, new_kek).await?;
         upsert_hash_key(&mut tx, hash_key).await?;
         upsert_workspace_key(&mut tx, SIGNING_KEY_NAME, keys.signing_key).await?;
+        upsert_workspace_key(&mut tx, SECRET_KEY_NAME, keys.secret_key).await?;
         for row in rewrapped {
             let done = sqlx::query(
                 "UPDATE versions SET kek_id = $1, wrapped_key = $2 WHERE file_id = $3 AND version = $4 AND wrapped_key IS NOT NULL",
@@ -523,19 +462,10 @@ impl MetadataStore for SqliteMetadata {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("hash")?;
-        let token = TokenRecord {
-            id: TokenId::from_stored(row.try_get("id")?),
-            principal_id: row.try_get("principal_id")?,
-            hash: TokenHash::from_stored(&hash)
-                .ok_or_else(|| StoreError::Corrupt("bad token hash".into()))?,
-            description: row.try_get("description")?,
-            created_at_ms: row.try_get("created_at_ms")?,
-            expires_at_ms: row.try_get("expires_at_ms")?,
-            revoked_at_ms: row.try_get("revoked_at_ms")?,
-            last_used_at_ms: row.try_get("last_used_at_ms")?,
-        };
-        Ok(Some((token, principal_from_row(&row, "p_")?)))
+        let token = token_from_row(&row)?;
+        let mut principal = principal_from_row(&row, "p_")?;
+        complete_principal(&self.pool, &mut principal).await?;
+        Ok(Some((token, principal)))
     }
 
     async fn touch_token(
@@ -558,6 +488,7 @@ impl MetadataStore for SqliteMetadata {
         &self,
         path: &WorkspacePath,
         tier: Tier,
+        owner: &str,
         at_ms: i64,
     ) -> Result<FileRecord, StoreError> {
         if let Some(file) = self.file(path).await? {
@@ -568,6 +499,7 @@ impl MetadataStore for SqliteMetadata {
             id: covault_crypto::random_id()?,
             path: path.as_str().to_owned(),
             tier,
+            owner: owner.to_owned(),
             at_ms,
             reply,
         };

@@ -20,7 +20,9 @@ use covault_policy::{Principal, Tier, TokenId};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::keyring::{HASH_KEY_CONTEXT, SIGNING_KEY_CONTEXT, create_kek, map_task, unlock_kek};
+use crate::keyring::{
+    HASH_KEY_CONTEXT, SECRET_KEY_CONTEXT, SIGNING_KEY_CONTEXT, create_kek, map_task, unlock_kek,
+};
 use crate::meta::{InitRecords, RotatedKeys, WrappedKeyRow};
 use crate::pipeline::{
     BATCH_SEGMENTS, Chunk, Decryptor, Sealed, SealedSource, integrity, object_ids, pump,
@@ -134,12 +136,15 @@ impl Workspace {
                 let wrapped = kek.wrap_hash_key(&hash_key, HASH_KEY_CONTEXT)?;
                 let signing_key = covault_crypto::SigningKey::generate()?;
                 let wrapped_signing = kek.wrap_signing_key(&signing_key, SIGNING_KEY_CONTEXT)?;
+                let secret_key = covault_crypto::SecretKey::generate()?;
+                let wrapped_secret = kek.wrap_secret_key(&secret_key, SECRET_KEY_CONTEXT)?;
                 let keyring = Keyring {
                     kek,
                     hash_key,
                     signing_key,
+                    secret_key,
                 };
-                Ok::<_, StoreError>((record, keyring, wrapped, wrapped_signing))
+                Ok::<_, StoreError>((record, keyring, wrapped, (wrapped_signing, wrapped_secret)))
             })
             .await,
         )??;
@@ -148,7 +153,8 @@ impl Workspace {
             InitRecords {
                 kek: &record,
                 hash_key: &wrapped,
-                signing_key: &wrapped_signing,
+                signing_key: &wrapped_signing.0,
+                secret_key: &wrapped_signing.1,
                 operator,
                 admin,
                 admin_token: token,
@@ -181,10 +187,12 @@ impl Workspace {
             .await,
         )??;
         let signing_key = signing_key(meta.as_ref(), &kek).await?;
+        let secret_key = secret_key(meta.as_ref(), &kek).await?;
         let keyring = Keyring {
             kek,
             hash_key,
             signing_key,
+            secret_key,
         };
         Ok(Self::assemble(meta, blobs, options, keyring))
     }
@@ -362,7 +370,11 @@ impl Workspace {
         let requested = options.tier.unwrap_or(self.options.default_tier);
         let file = match options.known_file {
             Some(file) if file.path == *path => file,
-            _ => self.meta.ensure_file(path, requested, at_ms).await?,
+            _ => {
+                // The owner is whoever creates the file: the principal the event names.
+                let owner = event.principal.as_deref().unwrap_or_default();
+                self.meta.ensure_file(path, requested, owner, at_ms).await?
+            }
         };
         // Labels only go up automatically: a write never lowers the file's tier.
         let tier = requested.max(file.tier);
@@ -615,13 +627,17 @@ impl Workspace {
                 let hash_wrapped = new_kek.wrap_hash_key(&old.hash_key, HASH_KEY_CONTEXT)?;
                 let signing_wrapped =
                     new_kek.wrap_signing_key(&old.signing_key, SIGNING_KEY_CONTEXT)?;
-                Ok::<_, StoreError>((record, rewrapped, (hash_wrapped, signing_wrapped), new_kek))
+                let secret_wrapped =
+                    new_kek.wrap_secret_key(&old.secret_key, SECRET_KEY_CONTEXT)?;
+                let wrapped = (hash_wrapped, signing_wrapped, secret_wrapped);
+                Ok::<_, StoreError>((record, rewrapped, wrapped, new_kek))
             })
             .await,
         )??;
         let keys = RotatedKeys {
             hash_key: &hash_wrapped.0,
             signing_key: &hash_wrapped.1,
+            secret_key: &hash_wrapped.2,
         };
         self.meta
             .rotate_kek(&record, keys, &rewrapped, event)
@@ -629,6 +645,7 @@ impl Workspace {
         self.meta.scrub().await?;
         let current = self.keyring()?;
         let signing_key = signing_key(self.meta.as_ref(), &new_kek).await?;
+        let secret_key = secret_key(self.meta.as_ref(), &new_kek).await?;
         let mut guard = self
             .keyring
             .write()
@@ -637,6 +654,7 @@ impl Workspace {
             kek: new_kek,
             hash_key: current.hash_key.clone(),
             signing_key,
+            secret_key,
         });
         Ok(())
     }
@@ -742,4 +760,21 @@ async fn signing_key(
         .await?
         .ok_or_else(|| StoreError::Corrupt("audit signing key is missing".into()))?;
     Ok(kek.unwrap_signing_key(&wrapped, SIGNING_KEY_CONTEXT)?)
+}
+
+/// Unwraps the secret-box key, creating it first in a workspace made before it existed.
+async fn secret_key(
+    meta: &dyn MetadataStore,
+    kek: &covault_crypto::Kek,
+) -> Result<covault_crypto::SecretKey, StoreError> {
+    if meta.secret_key().await?.is_none() {
+        let fresh = covault_crypto::SecretKey::generate()?;
+        meta.add_secret_key(&kek.wrap_secret_key(&fresh, SECRET_KEY_CONTEXT)?)
+            .await?;
+    }
+    let wrapped = meta
+        .secret_key()
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("secret-box key is missing".into()))?;
+    Ok(kek.unwrap_secret_key(&wrapped, SECRET_KEY_CONTEXT)?)
 }

@@ -33,6 +33,9 @@ fn principal(id: &str, kind: PrincipalKind) -> Principal {
         kind,
         role: "admin".into(),
         enabled: true,
+        groups: Vec::new(),
+        group_roles: Vec::new(),
+        mfa_enrolled: false,
     }
 }
 
@@ -70,6 +73,10 @@ async fn fixture() -> Fixture {
         expires_at_ms: None,
         revoked_at_ms: None,
         last_used_at_ms: None,
+        last_used_addr: None,
+        scope: Default::default(),
+        rotated_from: None,
+        rotated_at_ms: None,
     };
     let ws = Workspace::initialize(
         meta,

@@ -32,6 +32,9 @@ fn principal(id: &str, kind: PrincipalKind) -> Principal {
         kind,
         role: "admin".into(),
         enabled: true,
+        groups: Vec::new(),
+        group_roles: Vec::new(),
+        mfa_enrolled: false,
     }
 }
 
@@ -77,6 +80,10 @@ async fn fixture_with(options: WorkspaceOptions) -> Fixture {
         expires_at_ms: None,
         revoked_at_ms: None,
         last_used_at_ms: None,
+        last_used_addr: None,
+        scope: Default::default(),
+        rotated_from: None,
+        rotated_at_ms: None,
     };
     let ws = Workspace::initialize(
         meta,
@@ -474,6 +481,10 @@ async fn passphrase_workspaces_report_a_wrong_passphrase_clearly() {
         expires_at_ms: None,
         revoked_at_ms: None,
         last_used_at_ms: None,
+        last_used_addr: None,
+        scope: Default::default(),
+        rotated_from: None,
+        rotated_at_ms: None,
     };
     let source = NewKekSource::Passphrase {
         passphrase: SecretString::from("correct horse battery staple"),

@@ -322,12 +322,11 @@ mod tests {
             "{got}"
         );
         assert!(got.contains(" flexString2=anthropic/claude flexString2Label=aiModel cfp1=0.25 "));
-        assert!(
-            got.contains(
-                r#"msg={"redactions":{"EMAIL_ADDRESS":2},"workflow":{"definition_version":2,"run":"run_1","#
-            ),
-            "{got}"
-        );
+        let msg = got.split(" msg=").nth(1).unwrap();
+        let msg: serde_json::Value = serde_json::from_str(msg).unwrap();
+        assert_eq!(msg["redactions"]["EMAIL_ADDRESS"], 2, "{got}");
+        assert_eq!(msg["workflow"]["definition_version"], 2, "{got}");
+        assert_eq!(msg["workflow"]["run"], "run_1", "{got}");
     }
 
     #[test]

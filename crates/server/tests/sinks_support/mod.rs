@@ -61,7 +61,7 @@ pub async fn failed_logins(vault: &Vault, tag: &str, n: usize) -> Vec<String> {
             ..RequestContext::default()
         };
         let token = SecretString::from("not-a-token");
-        assert!(vault.authenticate(&token, context).await.is_err());
+        assert!(vault.authenticate(&token, None, context).await.is_err());
         ids.push(id);
     }
     ids
