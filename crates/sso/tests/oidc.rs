@@ -1,0 +1,578 @@
+//! `covault-sso` against a real OpenID provider: panva's `oidc-provider` (tests/idp) on loopback.
+//!
+//! Each test starts its own provider (`node tests/idp/provider.mjs`, port 0, issuer read from its
+//! first stdout line), drives a browser login with a cookie-carrying reqwest client that follows
+//! redirects by hand (the provider's test-only interaction endpoint logs in the account named in
+//! `?account=`), stops at the redirect to `redirect_url` and hands `code` and `state` to
+//! `OidcClient::complete`. Without `node`, or when `npm ci` fails, the tests say why and skip,
+//! unless `CI=true`, where they fail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, SystemTime};
+
+use covault_sso::{OidcClient, OidcConfig, PendingLogin, SsoError, SsoIdentity, Url};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use secrecy::SecretString;
+
+const WEB_CLIENT: &str = "covault-web";
+const WEB_SECRET: &str = "web-client-secret-for-tests-only-0123456789";
+const WEB_REDIRECT: &str = "http://127.0.0.1:1/auth/oidc/callback";
+const CLI_CLIENT: &str = "covault-cli";
+/// What the CLI registers; it then uses any port on loopback (RFC 8252 §7.3).
+const CLI_REGISTERED_REDIRECT: &str = "http://127.0.0.1/callback";
+const CLI_REDIRECT: &str = "http://127.0.0.1:53682/callback";
+const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------------
+// The provider process
+
+fn idp_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idp")
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value == "true")
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command
+        .current_dir(idp_dir())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+    Err(format!(
+        "{command:?} failed ({}):\n{}",
+        output.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    ))
+}
+
+/// `node` present and `oidc-provider` installed (`npm ci` once per test process).
+fn node_ready() -> &'static Result<(), String> {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    READY.get_or_init(|| {
+        run(Command::new("node").arg("--version"))?;
+        if idp_dir()
+            .join("node_modules/oidc-provider/package.json")
+            .exists()
+        {
+            return Ok(());
+        }
+        let install = if idp_dir().join("package-lock.json").exists() {
+            "ci"
+        } else {
+            "install"
+        };
+        run(Command::new("npm").args([install, "--no-audit", "--no-fund"]))
+    })
+}
+
+/// A running provider; killed (and reaped) on drop. It also exits by itself when its stdin
+/// closes, so a test process that dies cannot leave it behind.
+struct Idp {
+    child: Child,
+    _stdin: ChildStdin,
+    issuer: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- provider stderr ---\n{}",
+                self.stderr.lock().unwrap_or_else(|e| e.into_inner())
+            );
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Claims {
+    /// oidc-provider's default for the code flow: profile claims only from userinfo.
+    FromUserinfo,
+    /// Profile claims (email, name, groups) in the ID token too.
+    InIdToken,
+}
+
+impl Idp {
+    /// Starts a provider, or returns `None` (test skipped) when node/npm are unavailable outside
+    /// CI.
+    fn start(claims: Claims) -> Option<Self> {
+        if let Err(why) = node_ready() {
+            assert!(!in_ci(), "CI=true and the test provider cannot run: {why}");
+            eprintln!("skipping: the test OpenID provider cannot run here: {why}");
+            return None;
+        }
+        let clients = serde_json::json!([
+            {
+                "client_id": WEB_CLIENT,
+                "client_secret": WEB_SECRET,
+                "redirect_uris": [WEB_REDIRECT],
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+            },
+            {
+                "client_id": CLI_CLIENT,
+                "application_type": "native",
+                "token_endpoint_auth_method": "none",
+                "redirect_uris": [CLI_REGISTERED_REDIRECT],
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+            },
+        ]);
+        let mut child = Command::new("node")
+            .arg("provider.mjs")
+            .arg(clients.to_string())
+            .current_dir(idp_dir())
+            .env(
+                "IDP_CLAIMS_IN_ID_TOKEN",
+                if claims == Claims::InIdToken {
+                    "1"
+                } else {
+                    "0"
+                },
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn node provider.mjs");
+        let stdin = child.stdin.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        drain(child.stderr.take().unwrap(), Arc::clone(&stderr));
+        let (first_line, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut lines_in = BufReader::new(stdout).lines();
+            let _ = first_line.send(lines_in.next());
+            for _ in lines_in {}
+        });
+        let mut idp = Self {
+            child,
+            _stdin: stdin,
+            issuer: String::new(),
+            stderr,
+        };
+        match lines.recv_timeout(STARTUP_DEADLINE) {
+            Ok(Some(Ok(line))) if line.starts_with("http://127.0.0.1:") => {
+                idp.issuer = line.trim().to_owned();
+                Some(idp)
+            }
+            other => panic!(
+                "the provider did not print its issuer within {STARTUP_DEADLINE:?} ({other:?}); stderr:\n{}",
+                idp.stderr.lock().unwrap()
+            ),
+        }
+    }
+
+    fn web_config(&self) -> OidcConfig {
+        let mut config = OidcConfig::new(
+            self.issuer.clone(),
+            WEB_CLIENT,
+            Some(SecretString::from(WEB_SECRET)),
+            WEB_REDIRECT,
+        );
+        config.role_mapping = vec![
+            ("covault-admins".into(), "admin".into()),
+            ("eng".into(), "member".into()),
+        ];
+        config
+    }
+
+    fn cli_config(&self) -> OidcConfig {
+        let mut config = OidcConfig::new(self.issuer.clone(), CLI_CLIENT, None, CLI_REDIRECT);
+        config.role_mapping = vec![("eng".into(), "member".into())];
+        config
+    }
+}
+
+fn drain(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read @ 1..) = from.read(&mut buffer) {
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser
+
+/// The relying party's HTTP client, built as the doc of `OidcClient::discover` asks.
+fn rp_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+/// Cookies by name, all sent on every request (all requests go to one provider; the
+/// path-scoped interaction cookies are simply extra elsewhere).
+#[derive(Default)]
+struct CookieJar(BTreeMap<String, String>);
+
+impl CookieJar {
+    fn store(&mut self, headers: &reqwest::header::HeaderMap) {
+        for header in headers.get_all(SET_COOKIE) {
+            let header = header.to_str().unwrap();
+            let pair = header.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let expired = header
+                .to_ascii_lowercase()
+                .contains("expires=thu, 01 jan 1970");
+            if value.is_empty() || expired {
+                self.0.remove(name.trim());
+            } else {
+                self.0.insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        let pairs: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        pairs.join("; ")
+    }
+}
+
+/// What the provider's final redirect carried.
+struct Callback {
+    code: String,
+    state: String,
+}
+
+/// Follows the authorization URL through login and consent as `account`, and stops at the
+/// redirect to `redirect_url` without following it.
+async fn login_as(authorize: &Url, account: &str, redirect_url: &str) -> Callback {
+    let browser = rp_http();
+    let mut jar = CookieJar::default();
+    let mut url = authorize.clone();
+    for _ in 0..12 {
+        let response = browser
+            .get(url.clone())
+            .header(COOKIE, jar.header())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        jar.store(response.headers());
+        let status = response.status();
+        let Some(location) = response.headers().get(LOCATION).cloned() else {
+            let body = response.text().await.unwrap_or_default();
+            panic!("{url} answered {status} without a redirect: {body}");
+        };
+        let mut next = url.join(location.to_str().unwrap()).unwrap();
+        if next.as_str().starts_with(redirect_url) {
+            let query: BTreeMap<String, String> = next.query_pairs().into_owned().collect();
+            assert!(
+                !query.contains_key("error"),
+                "provider returned an error: {query:?}"
+            );
+            return Callback {
+                code: query.get("code").expect("code in the redirect").clone(),
+                state: query.get("state").expect("state in the redirect").clone(),
+            };
+        }
+        if next.path().starts_with("/interaction/") {
+            next.query_pairs_mut().append_pair("account", account);
+        }
+        url = next;
+    }
+    panic!("no redirect to {redirect_url} after 12 hops");
+}
+
+/// Discovery, `begin`, and the login as `account`.
+async fn start_login(config: OidcConfig, account: &str) -> (OidcClient, PendingLogin, Callback) {
+    let redirect = config.redirect_url.clone();
+    let client = OidcClient::discover(config, rp_http()).await.unwrap();
+    let (authorize, pending) = client.begin().unwrap();
+    let callback = login_as(&authorize, account, &redirect).await;
+    (client, pending, callback)
+}
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+fn assert_alice(identity: &SsoIdentity, issuer: &str) {
+    assert_eq!(identity.subject, "alice");
+    assert_eq!(identity.issuer, issuer);
+    assert_eq!(identity.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(identity.name.as_deref(), Some("Alice Example"));
+    assert_eq!(identity.groups, vec!["eng", "covault-admins"]);
+}
+
+/// An error's text and debug form, checked not to carry the authorization code.
+fn safe_text(error: &SsoError, code: &str) -> String {
+    let text = error.to_string();
+    assert!(!text.contains(code), "error echoes the code: {text}");
+    assert!(
+        !format!("{error:?}").contains(code),
+        "debug echoes the code"
+    );
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test]
+async fn web_login_as_alice_maps_groups_to_roles() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let mut config = idp.web_config();
+    config.allowed_email_domains = vec!["example.com".into()];
+    let (client, pending, callback) = start_login(config, "alice").await;
+    assert_eq!(pending.state(), callback.state);
+    // `complete` runs in a spawned task: the server needs its future to be Send.
+    let client = Arc::new(client);
+    let task = {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move {
+            client
+                .complete(pending, &callback.state, &callback.code, now())
+                .await
+        })
+    };
+    let identity = task.await.unwrap().unwrap();
+    assert_alice(&identity, &idp.issuer);
+    assert_eq!(identity.roles, vec!["admin", "member"]);
+}
+
+#[tokio::test]
+async fn claims_in_the_id_token_are_read_without_userinfo() {
+    let Some(idp) = Idp::start(Claims::InIdToken) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let identity = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap();
+    assert_alice(&identity, &idp.issuer);
+    assert_eq!(identity.roles, vec!["admin", "member"]);
+}
+
+#[tokio::test]
+async fn native_cli_login_uses_a_public_client_and_a_loopback_redirect() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.cli_config(), "alice").await;
+    let identity = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap();
+    assert_alice(&identity, &idp.issuer);
+    assert_eq!(identity.roles, vec!["member"]);
+}
+
+#[tokio::test]
+async fn wrong_state_is_refused_before_the_code_is_spent() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let error = client
+        .complete(pending.clone(), "forged-state", &callback.code, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::StateMismatch), "{error}");
+    safe_text(&error, &callback.code);
+    // The code was not sent to the provider, so the real callback still completes.
+    let identity = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap();
+    assert_eq!(identity.subject, "alice");
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_by_the_provider() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    client
+        .complete(pending.clone(), &callback.state, &callback.code, now())
+        .await
+        .unwrap();
+    let error = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::CodeRejected { .. }), "{error}");
+    let text = safe_text(&error, &callback.code);
+    assert!(text.contains("invalid_grant"), "{text}");
+}
+
+/// The pending login as JSON with one field replaced, read back.
+fn tampered(pending: &PendingLogin, field: &str, value: serde_json::Value) -> PendingLogin {
+    let mut json = serde_json::to_value(pending).unwrap();
+    json[field] = value;
+    serde_json::from_value(json).unwrap()
+}
+
+#[tokio::test]
+async fn a_tampered_pkce_verifier_is_refused_by_the_provider() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let forged = tampered(
+        &pending,
+        "pkce_verifier",
+        "x".repeat(43).into(), // a well-formed verifier, just not this login's
+    );
+    let error = client
+        .complete(forged, &callback.state, &callback.code, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::CodeRejected { .. }), "{error}");
+    safe_text(&error, &callback.code);
+}
+
+#[tokio::test]
+async fn a_tampered_nonce_fails_id_token_verification() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let forged = tampered(&pending, "nonce", "another-nonce".into());
+    let error = client
+        .complete(forged, &callback.state, &callback.code, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::InvalidIdToken { .. }), "{error}");
+    assert!(
+        safe_text(&error, &callback.code).contains("nonce"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_or_foreign_pending_login_is_refused() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let later = pending.created_at() + Duration::from_secs(10 * 60 + 1);
+    let error = client
+        .complete(pending.clone(), &callback.state, &callback.code, later)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::PendingExpired { .. }), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "this login expired (it is older than 10 minutes); start the login again"
+    );
+    let foreign = tampered(&pending, "issuer", "https://idp.example.com".into());
+    let error = client
+        .complete(foreign, &callback.state, &callback.code, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::PendingWrongIssuer), "{error}");
+    let backdated = tampered(&pending, "created_at", 1_000.into());
+    let error = client
+        .complete(backdated, &callback.state, &callback.code, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::PendingExpired { .. }), "{error}");
+    assert!(serde_json::from_str::<PendingLogin>(r#"{"state":"x"}"#).is_err());
+}
+
+#[tokio::test]
+async fn an_identity_whose_groups_map_to_nothing_is_refused_without_a_default_role() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let (client, pending, callback) = start_login(idp.web_config(), "bob").await;
+    let error = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SsoError::NoRole), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("no covault role for this identity")
+    );
+
+    let mut config = idp.web_config();
+    config.default_role = Some("viewer".into());
+    let (client, pending, callback) = start_login(config, "bob").await;
+    let identity = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap();
+    assert_eq!(identity.groups, vec!["contractors"]);
+    assert_eq!(identity.roles, vec!["viewer"]);
+}
+
+#[tokio::test]
+async fn an_email_outside_the_allowed_domains_is_refused() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let mut config = idp.web_config();
+    config.default_role = Some("viewer".into());
+    config.allowed_email_domains = vec!["example.com".into()];
+    let (client, pending, callback) = start_login(config, "bob").await;
+    let error = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the email domain `contractor.example` may not sign in to covault"
+    );
+}
+
+#[tokio::test]
+async fn discovery_refuses_an_issuer_that_is_not_the_providers() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let mut config = idp.web_config();
+    config.issuer = format!("{}/", idp.issuer);
+    let error = OidcClient::discover(config, rp_http()).await.unwrap_err();
+    assert!(matches!(error, SsoError::Discovery { .. }), "{error}");
+    assert!(error.to_string().contains("unexpected issuer"), "{error}");
+}
+
+#[tokio::test]
+async fn discovery_refuses_plain_http_to_a_remote_issuer_without_a_request() {
+    let config = OidcConfig::new(
+        "http://login.example.com",
+        WEB_CLIENT,
+        None,
+        "https://covault.example.com/auth/oidc/callback",
+    );
+    let error = OidcClient::discover(config, rp_http()).await.unwrap_err();
+    assert!(matches!(error, SsoError::InsecureUrl { .. }), "{error}");
+}
+
+#[test]
+fn oidc_client_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<OidcClient>();
+    assert_send_sync::<PendingLogin>();
+    assert_send_sync::<SsoError>();
+}
