@@ -159,6 +159,15 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Sign in through the configured OpenID provider (SSO) in a browser and store the API
+    /// token it yields (0600) for the other commands
+    Login {
+        /// Where to store the token [default: $XDG_CONFIG_HOME/covault/token]
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Show who the token belongs to
     Whoami {
         #[command(flatten)]

@@ -38,6 +38,32 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn new(args: &ClientArgs) -> anyhow::Result<Self> {
+        let token = match std::env::var(env::TOKEN) {
+            Ok(t) => SecretString::from(t),
+            Err(_) => {
+                let path = std::env::var_os(env::TOKEN_FILE)
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| default_token_file().filter(|p| p.exists()));
+                match path {
+                    Some(path) => SecretString::from(
+                        std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading the token file {}", path.display()))?
+                            .trim()
+                            .to_owned(),
+                    ),
+                    None => bail!(
+                        "no API token: set {} or {}, or run `covault login`",
+                        env::TOKEN,
+                        env::TOKEN_FILE
+                    ),
+                }
+            }
+        };
+        Self::with_token(args, token)
+    }
+
+    /// A client with an explicit token (or an empty one, for the unauthenticated SSO routes).
+    pub(crate) fn with_token(args: &ClientArgs, token: SecretString) -> anyhow::Result<Self> {
         let base = args
             .url
             .clone()
@@ -47,18 +73,6 @@ impl Client {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             bail!("COVAULT_URL `{base}` must start with http:// or https://");
         }
-        let token = match std::env::var(env::TOKEN) {
-            Ok(t) => SecretString::from(t),
-            Err(_) => match std::env::var_os(env::TOKEN_FILE) {
-                Some(path) => SecretString::from(
-                    std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {}", env::TOKEN_FILE))?
-                        .trim()
-                        .to_owned(),
-                ),
-                None => bail!("no API token: set {} or {}", env::TOKEN, env::TOKEN_FILE),
-            },
-        };
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("covault-cli/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = std::env::var_os(env::CA_CERT) {
@@ -98,6 +112,26 @@ impl Client {
             Ok(code) if !code.trim().is_empty() => request.header("x-covault-otp", code.trim()),
             _ => request,
         }
+    }
+}
+
+/// Where `covault login` keeps its token: `$XDG_CONFIG_HOME/covault/token` (or ~/.config).
+pub(crate) fn default_token_file() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
+        })?;
+    Some(base.join("covault").join("token"))
+}
+
+impl Client {
+    /// The server's base URL.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 }
 

@@ -26,6 +26,8 @@ struct RawConfig {
     classification: RawClassification,
     audit: RawAudit,
     auth: RawAuth,
+    session: RawSession,
+    sso: RawSso,
     policy: RawPolicy,
     keys: RawKeys,
     log: RawLog,
@@ -39,6 +41,59 @@ struct RawAuth {
     rotation_overlap_hours: i64,
     rotation_max_overlap_days: i64,
     mfa_issuer: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    idle_minutes: i64,
+    absolute_hours: i64,
+    login_token_hours: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSso {
+    issuer: String,
+    client_id: String,
+    client_secret_file: String,
+    redirect_url: String,
+    scopes: Vec<String>,
+    groups_claim: String,
+    role_mapping: Vec<(String, String)>,
+    default_role: String,
+    allowed_email_domains: Vec<String>,
+}
+
+impl RawSso {
+    fn config(&self, data_dir: &Path) -> anyhow::Result<Option<covault_sso::OidcConfig>> {
+        if self.issuer.is_empty() {
+            return Ok(None);
+        }
+        if self.client_id.is_empty() || self.redirect_url.is_empty() {
+            bail!("sso: issuer, client_id and redirect_url must be set together");
+        }
+        let secret = if self.client_secret_file.is_empty() {
+            None
+        } else {
+            let path = data_dir.join(&self.client_secret_file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("sso.client_secret_file `{}`", path.display()))?;
+            Some(secrecy::SecretString::from(text.trim().to_owned()))
+        };
+        let mut config = covault_sso::OidcConfig::new(
+            self.issuer.clone(),
+            self.client_id.clone(),
+            secret,
+            self.redirect_url.clone(),
+        );
+        config.scopes = self.scopes.clone();
+        config.groups_claim = self.groups_claim.clone();
+        config.role_mapping = self.role_mapping.clone();
+        config.default_role = (!self.default_role.is_empty()).then(|| self.default_role.clone());
+        config.allowed_email_domains = self.allowed_email_domains.clone();
+        Ok(Some(config))
+    }
 }
 
 #[derive(Deserialize)]
@@ -346,7 +401,11 @@ impl Config {
             rotation_overlap_ms: auth.rotation_overlap_hours.saturating_mul(hour_ms),
             max_rotation_overlap_ms: auth.rotation_max_overlap_days.saturating_mul(day_ms),
             mfa_issuer: auth.mfa_issuer.clone(),
+            session_idle_ms: raw.session.idle_minutes.max(1).saturating_mul(60_000),
+            session_absolute_ms: raw.session.absolute_hours.max(1).saturating_mul(hour_ms),
+            login_token_ttl_ms: raw.session.login_token_hours.max(1).saturating_mul(hour_ms),
         };
+        let sso = raw.sso.config(data_dir)?;
         let trusted_proxies = raw
             .server
             .trusted_proxies
@@ -356,6 +415,7 @@ impl Config {
         Ok(Self {
             server: ServerConfig {
                 trusted_proxies,
+                sso,
                 listen,
                 tls,
                 allow_insecure_http: raw.server.allow_insecure_http,

@@ -8,6 +8,7 @@ mod config;
 mod env;
 mod identity;
 mod local;
+mod login;
 mod policy;
 mod scan;
 mod secrets;
@@ -64,6 +65,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => local::rotate(&data, new_key_file.as_deref(), &kdf).await,
         Command::Audit { command } => audit::run(command).await,
         Command::Policy { command } => policy::run(command),
+        Command::Login { token_file, client } => login::run(&client, token_file).await,
         command @ (Command::User { .. }
         | Command::Group { .. }
         | Command::Token { .. }

@@ -42,6 +42,12 @@ pub struct AccessOptions {
     pub max_rotation_overlap_ms: i64,
     /// Issuer shown in authenticator apps.
     pub mfa_issuer: String,
+    /// A browser session ends after this long without a request…
+    pub session_idle_ms: i64,
+    /// …and this long after login, whatever happens.
+    pub session_absolute_ms: i64,
+    /// Lifetime of the API token `covault login` receives.
+    pub login_token_ttl_ms: i64,
 }
 
 impl Default for AccessOptions {
@@ -55,6 +61,9 @@ impl Default for AccessOptions {
             rotation_overlap_ms: DAY_MS,
             max_rotation_overlap_ms: 30 * DAY_MS,
             mfa_issuer: "covault".into(),
+            session_idle_ms: 30 * 60_000,
+            session_absolute_ms: 12 * 3_600_000,
+            login_token_ttl_ms: 12 * 3_600_000,
         }
     }
 }

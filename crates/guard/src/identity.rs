@@ -25,7 +25,7 @@ fn bad(message: impl Into<String>) -> GuardError {
 }
 
 /// 1 to 64 characters from `[A-Za-z0-9._@-]`, starting with a letter or digit.
-fn check_name(what: &str, name: &str) -> Result<(), GuardError> {
+pub(crate) fn check_name(what: &str, name: &str) -> Result<(), GuardError> {
     let ok = (1..=64).contains(&name.len())
         && name
             .bytes()
@@ -50,7 +50,7 @@ fn subject(id: &str) -> Resource {
 
 impl Vault {
     /// A role a principal or group may be given: built in, or named by a loaded policy.
-    fn check_role(&self, role: &str) -> Result<(), GuardError> {
+    pub(crate) fn check_role(&self, role: &str) -> Result<(), GuardError> {
         check_name("role", role)?;
         if role == "operator" {
             return Err(bad("the operator role cannot be granted"));
@@ -82,7 +82,10 @@ impl Vault {
         Ok(at_ms.saturating_add(ttl_ms))
     }
 
-    async fn find_principal(&self, id_or_name: &str) -> Result<PrincipalRecord, GuardError> {
+    pub(crate) async fn find_principal(
+        &self,
+        id_or_name: &str,
+    ) -> Result<PrincipalRecord, GuardError> {
         self.ws
             .identity()
             .principal(id_or_name)
@@ -600,7 +603,7 @@ impl Vault {
     }
 }
 
-fn token_record(
+pub(crate) fn token_record(
     issued: &IssuedToken,
     owner: &str,
     description: &str,

@@ -16,6 +16,7 @@ mod dto;
 mod error;
 mod identity;
 mod identity_dto;
+mod session;
 mod vault;
 
 pub use access::{AccessOptions, load as load_policies, read_policy_dir};
@@ -27,6 +28,7 @@ pub use covault_audit::{
     TamperKind, VerifyReport as AuditVerifyReport,
 };
 pub use covault_audit::{format_rfc3339, now_ms, parse_rfc3339};
+pub use covault_crypto::sha256;
 pub use covault_crypto::{KdfParams, PublicKey, generate_key_file};
 pub use covault_policy::Action;
 pub use covault_policy::{IpNet, PolicyEngine, TokenScope, client_ip, parse_network, qr_terminal};
@@ -41,4 +43,5 @@ pub use error::{ErrorKind, GuardError};
 pub use identity_dto::{
     AccessReview, GroupInfo, MfaEnrollmentInfo, NewToken, PrincipalDetail, ReviewFinding, TokenInfo,
 };
+pub use session::{ExternalIdentity, NewSession, random_hex32};
 pub use vault::{InitOptions, Initialized, OpenOptions, Opened, Vault, VaultLimits};

@@ -123,7 +123,7 @@ fn operator_principal() -> Principal {
     }
 }
 
-fn operator_caller() -> Caller {
+pub(crate) fn operator_caller() -> Caller {
     Caller {
         principal: operator_principal(),
         token_id: None,

@@ -31,4 +31,4 @@ pub use mfa::{
     match_recovery_code, qr_terminal, verify_totp,
 };
 pub use scope::{MAX_SCOPE_ENTRIES, ScopeError, TokenScope, client_ip, parse_network};
-pub use token::{IssuedToken, PresentedToken, TokenError, TokenHash, TokenId};
+pub use token::{IssuedToken, PresentedToken, SESSION_PREFIX, TokenError, TokenHash, TokenId};

@@ -11,6 +11,8 @@ use subtle::ConstantTimeEq;
 use covault_crypto::{CryptoError, random_array, sha256};
 
 const PREFIX: &str = "cvt_";
+/// Browser session cookies share the format under their own prefix, so the two never mix.
+pub const SESSION_PREFIX: &str = "cvs_";
 const ID_HEX: usize = 16;
 const SECRET_HEX: usize = 64;
 /// Longest text accepted as a token before parsing (bounds work on hostile input).
@@ -43,6 +45,10 @@ impl TokenHash {
     pub fn from_stored(bytes: &[u8]) -> Option<Self> {
         <[u8; 32]>::try_from(bytes).ok().map(Self)
     }
+    /// A hash computed elsewhere (e.g. of a CSRF token).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -67,10 +73,15 @@ pub struct IssuedToken {
 
 impl IssuedToken {
     pub fn generate() -> Result<Self, CryptoError> {
+        Self::generate_with_prefix(PREFIX)
+    }
+
+    /// A secret of the same shape under another prefix (e.g. [`SESSION_PREFIX`]).
+    pub fn generate_with_prefix(prefix: &str) -> Result<Self, CryptoError> {
         let id = hex::encode(random_array::<{ ID_HEX / 2 }>()?);
         let secret = zeroize::Zeroizing::new(hex::encode(random_array::<{ SECRET_HEX / 2 }>()?));
         let hash = TokenHash(sha256(secret.as_bytes()));
-        let text = SecretString::from(format!("{PREFIX}{id}_{}", secret.as_str()));
+        let text = SecretString::from(format!("{prefix}{id}_{}", secret.as_str()));
         Ok(Self {
             id: TokenId(id),
             hash,
@@ -93,11 +104,16 @@ pub enum TokenError {
 
 impl PresentedToken {
     pub fn parse(text: &SecretString) -> Result<Self, TokenError> {
+        Self::parse_with_prefix(text, PREFIX)
+    }
+
+    /// Parses a secret issued by [`IssuedToken::generate_with_prefix`] with `prefix`.
+    pub fn parse_with_prefix(text: &SecretString, prefix: &str) -> Result<Self, TokenError> {
         let text = text.expose_secret();
         if text.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        let rest = text.strip_prefix(PREFIX).ok_or(TokenError::Malformed)?;
+        let rest = text.strip_prefix(prefix).ok_or(TokenError::Malformed)?;
         let (id, secret) = rest.split_once('_').ok_or(TokenError::Malformed)?;
         let is_hex = |s: &str, n: usize| {
             s.len() == n

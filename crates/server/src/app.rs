@@ -20,7 +20,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-use crate::{audit, auth, error, files, identity, openapi, tls};
+use crate::{audit, auth, error, files, identity, openapi, sso, tls};
 
 /// A certificate chain and private key, PEM-encoded.
 #[derive(Clone, Debug)]
@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub max_json_bytes: usize,
     /// Proxies whose `X-Forwarded-For` is believed (everyone else's is ignored).
     pub trusted_proxies: Vec<covault_guard::IpNet>,
+    /// Single sign-on through an OpenID provider (off when `None`).
+    pub sso: Option<covault_sso::OidcConfig>,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +55,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             max_json_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            sso: None,
         }
     }
 }
@@ -228,6 +231,7 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         .route("/v1/mfa/enroll", post(identity::mfa_enroll))
         .route("/v1/mfa/confirm", post(identity::mfa_confirm))
         .route("/v1/access-review", get(identity::access_review))
+        .route("/v1/session/logout", post(sso::logout))
         .route("/v1/files", get(files::list))
         .route(
             "/v1/files/{*path}",
@@ -256,8 +260,21 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         prefix: format!("{:x}{:x}", std::process::id(), started & 0xffff_ffff).into(),
         next: Arc::new(AtomicU64::new(1)),
     };
+    let sso_routes: Router<Arc<Vault>> = match &config.sso {
+        Some(oidc) => Router::new()
+            .route("/v1/sso/login", get(sso::login))
+            .route("/v1/sso/callback", get(sso::callback))
+            .route("/v1/sso/token", post(sso::token))
+            .with_state(Arc::new(sso::SsoState::new(
+                vault.clone(),
+                oidc.clone(),
+                config.tls.is_some(),
+            ))),
+        None => Router::new(),
+    };
     Router::new()
         .route("/healthz", get(health))
+        .merge(sso_routes)
         .route("/readyz", get(ready))
         .route("/openapi.json", get(openapi_document))
         .merge(api)

@@ -57,12 +57,36 @@ pub async fn authenticate(
     next: Next,
 ) -> Result<Response, ApiError> {
     let context = request_context(&request, &state.trusted_proxies);
-    let token = bearer(&request)?;
     let otp = small_header(&request, OTP_HEADER)?.map(SecretString::from);
-    let caller = state
-        .vault
-        .authenticate(&token, otp.as_ref(), context)
-        .await?;
+    let session = (!request.headers().contains_key(header::AUTHORIZATION))
+        .then(|| session_cookie(&request))
+        .flatten();
+    let caller = match session {
+        Some(cookie) => {
+            let csrf = small_header(&request, crate::sso::CSRF_HEADER)?.map(SecretString::from);
+            let state_changing = !matches!(
+                *request.method(),
+                axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+            );
+            state
+                .vault
+                .authenticate_session(
+                    &cookie,
+                    csrf.as_ref(),
+                    state_changing,
+                    otp.as_ref(),
+                    context,
+                )
+                .await?
+        }
+        None => {
+            let token = bearer(&request)?;
+            state
+                .vault
+                .authenticate(&token, otp.as_ref(), context)
+                .await?
+        }
+    };
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
 }
@@ -130,4 +154,18 @@ fn small_header(request: &Request, name: &str) -> Result<Option<String>, ApiErro
         .to_str()
         .map_err(|_| ApiError::bad_request(format!("the {name} header is not text")))?;
     Ok(Some(text.trim().to_owned()))
+}
+
+/// The session cookie's value, when the request carries one.
+fn session_cookie(request: &Request) -> Option<SecretString> {
+    let prefix = format!("{}=", crate::sso::SESSION_COOKIE);
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter(|v| v.len() <= 4096)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(prefix.as_str()).map(str::to_owned))
+        .map(SecretString::from)
 }

@@ -12,6 +12,7 @@ mod files;
 mod identity;
 mod openapi;
 pub mod sinks;
+mod sso;
 mod tls;
 
 pub use app::{Application, ServerConfig, ServerError, TlsFiles};

@@ -19,9 +19,11 @@ mod meta;
 mod migrate;
 mod path;
 mod pipeline;
+mod session;
 mod sqlite;
 mod sqlite_audit;
 mod sqlite_identity;
+mod sqlite_session;
 mod workspace;
 mod workspace_audit;
 mod workspace_identity;
@@ -40,6 +42,7 @@ pub use meta::{
     AuditLog, FileRecord, MetadataStore, NewVersion, TokenRecord, VersionKind, VersionRecord,
 };
 pub use path::{PathLimits, WorkspacePath};
+pub use session::{SessionRecord, SessionStore};
 pub use sqlite::SqliteMetadata;
 pub use workspace::{
     ByteStream, PutOptions, VerifyProblem, VerifyReport, VersionStream, Workspace, WorkspaceOptions,

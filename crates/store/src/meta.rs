@@ -161,7 +161,9 @@ pub struct WrappedKeyRow {
 /// log's reads and maintenance are the [`AuditLog`] half; appends are here, because they
 /// join the same transactions as the changes they describe.
 #[async_trait]
-pub trait MetadataStore: AuditLog + crate::identity::IdentityStore + Send + Sync {
+pub trait MetadataStore:
+    AuditLog + crate::identity::IdentityStore + crate::session::SessionStore + Send + Sync
+{
     /// Applies pending schema migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn is_initialized(&self) -> Result<bool, StoreError>;

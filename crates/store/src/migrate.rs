@@ -8,6 +8,7 @@ pub(crate) const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../migrations/sqlite/0002_audit_chain.sql")),
     (3, include_str!("../migrations/sqlite/0003_identity.sql")),
+    (4, include_str!("../migrations/sqlite/0004_sessions.sql")),
 ];
 
 /// The newest schema this build knows.

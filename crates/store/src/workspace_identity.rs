@@ -4,7 +4,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::{IdentityStore, StoreError, Workspace};
+use crate::{IdentityStore, SessionStore, StoreError, Workspace};
 
 /// Context prefix for sealed TOTP seeds (followed by the principal id).
 const TOTP_CONTEXT: &[u8] = b"covault/totp/";
@@ -12,6 +12,11 @@ const TOTP_CONTEXT: &[u8] = b"covault/totp/";
 impl Workspace {
     /// Identity records. Each change takes its audit event, like every other change.
     pub fn identity(&self) -> &dyn IdentityStore {
+        self.meta.as_ref()
+    }
+
+    /// Browser sessions and SSO identity links.
+    pub fn sessions(&self) -> &dyn SessionStore {
         self.meta.as_ref()
     }
 
