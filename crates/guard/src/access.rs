@@ -20,6 +20,10 @@ const DAY_MS: i64 = 86_400_000;
 const MAX_POLICY_FILE: u64 = 1024 * 1024;
 /// Most policy files in the directory.
 const MAX_POLICY_FILES: usize = 256;
+/// Wrong second-factor codes in a row before the factor locks…
+const MAX_MFA_FAILURES: i64 = 5;
+/// …for this long.
+const MFA_LOCK_MS: i64 = 15 * 60_000;
 /// How often (at most) one principal's use of one role is written.
 const ROLE_USE_INTERVAL_MS: i64 = 5 * 60_000;
 
@@ -186,11 +190,31 @@ impl Vault {
         if totp.confirmed_at_ms.is_none() {
             return Ok(Err("one-time code sent but enrolment is not confirmed"));
         }
+        let at_ms = covault_audit::now_ms();
+        if totp.locked_until_ms.is_some_and(|t| t > at_ms) {
+            return Ok(Err("second factor locked after repeated wrong codes"));
+        }
+        let verdict = self.check_codes(principal, &totp, code, at_ms).await?;
+        if verdict.is_err() {
+            ids.totp_failed(&principal.id, MAX_MFA_FAILURES, at_ms + MFA_LOCK_MS)
+                .await?;
+        }
+        Ok(verdict)
+    }
+
+    async fn check_codes(
+        &self,
+        principal: &Principal,
+        totp: &covault_store::TotpRecord,
+        code: &SecretString,
+        at_ms: i64,
+    ) -> Result<Result<(), &'static str>, GuardError> {
+        let ids = self.ws.identity();
         let code = code.expose_secret().trim();
         if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
             let seed = self.ws.open_totp(&principal.id, &totp.sealed_secret)?;
             let secret = TotpSecret::from_bytes(seed.to_vec());
-            let now_s = u64::try_from(covault_audit::now_ms() / 1000).unwrap_or(0);
+            let now_s = u64::try_from(at_ms / 1000).unwrap_or(0);
             return Ok(match verify_totp(&secret, code, now_s, totp.last_step) {
                 Ok(step) if ids.use_totp_step(&principal.id, step).await? => Ok(()),
                 Ok(_) => Err("one-time code replayed"),
@@ -203,10 +227,7 @@ impl Vault {
             return Ok(Err("wrong recovery code"));
         };
         let index = stored[found].0;
-        if ids
-            .use_recovery_code(&principal.id, index, covault_audit::now_ms())
-            .await?
-        {
+        if ids.use_recovery_code(&principal.id, index, at_ms).await? {
             tracing::info!(
                 principal = principal.id.as_str(),
                 "a recovery code was used"

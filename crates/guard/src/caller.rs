@@ -27,6 +27,8 @@ pub struct Caller {
     pub(crate) scope: Option<TokenScope>,
     /// The request proved a second factor.
     pub(crate) mfa: bool,
+    /// When the presenting token expires (a token it mints or rotates may not outlive it).
+    pub(crate) token_expires_at_ms: Option<i64>,
     pub(crate) context: RequestContext,
 }
 

@@ -345,8 +345,19 @@ impl Vault {
             Some(name) => self.find_principal(name).await?.principal.id,
             None => caller.principal.id.clone(),
         };
+        if let Some(scope) = caller.scope()
+            && !scope.contains(&new.scope)
+        {
+            return Err(GuardError::Forbidden(
+                "a scoped token can only issue tokens within its own scope (actions, paths, tier, providers, models, addresses)".into(),
+            ));
+        }
         let at_ms = now_ms();
-        let expires_at_ms = self.token_expiry(at_ms, new.expires_in_s)?;
+        let mut expires_at_ms = self.token_expiry(at_ms, new.expires_in_s)?;
+        // A token never mints one that outlives it.
+        if let Some(limit) = caller.token_expires_at_ms {
+            expires_at_ms = expires_at_ms.min(limit);
+        }
         self.guarded(
             caller,
             Action::TokenCreate,
@@ -455,8 +466,30 @@ impl Vault {
                 options.max_rotation_overlap_ms / DAY_MS
             )));
         }
+        if let Some(scope) = caller.scope()
+            && !scope.contains(&old.scope)
+        {
+            return Err(GuardError::Forbidden(
+                "a scoped token can only rotate tokens within its own scope".into(),
+            ));
+        }
         let at_ms = now_ms();
-        let expires_at_ms = self.token_expiry(at_ms, None)?;
+        if old.expires_at_ms.is_some_and(|e| e <= at_ms) || old.revoked_at_ms.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "token {} has expired or was revoked: issue a new one",
+                old.id
+            ))
+            .into());
+        }
+        // The successor keeps the old token's lifetime (within the maximum), never longer.
+        let lifetime_ms = old
+            .expires_at_ms
+            .map_or(options.token_max_ttl_ms, |e| e - old.created_at_ms)
+            .clamp(1000, options.token_max_ttl_ms);
+        let mut expires_at_ms = at_ms.saturating_add(lifetime_ms);
+        if let Some(limit) = caller.token_expires_at_ms {
+            expires_at_ms = expires_at_ms.min(limit);
+        }
         self.guarded(
             caller,
             Action::TokenRotate,
@@ -492,6 +525,7 @@ impl Vault {
     /// Starts TOTP enrolment for the caller: the secret (as an otpauth URI and a QR code) is
     /// returned once, sealed in the store, and counts only after [`Vault::mfa_confirm`].
     pub async fn mfa_enroll(&self, caller: &Caller) -> Result<MfaEnrollmentInfo, GuardError> {
+        refuse_scoped_enrolment(caller)?;
         let id = caller.principal.id.clone();
         self.guarded(
             caller,
@@ -520,6 +554,7 @@ impl Vault {
         caller: &Caller,
         code: &SecretString,
     ) -> Result<Vec<SecretString>, GuardError> {
+        refuse_scoped_enrolment(caller)?;
         let id = caller.principal.id.clone();
         self.guarded(
             caller,
@@ -547,7 +582,7 @@ impl Vault {
                     serde_json::json!({ "step": "confirm", "recovery_codes": hashes.len() });
                 self.ws
                     .identity()
-                    .confirm_totp(&id, step, &hashes, &event)
+                    .confirm_totp(&id, &pending.sealed_secret, step, &hashes, &event)
                     .await?;
                 Ok(codes)
             },
@@ -600,6 +635,17 @@ impl Vault {
             },
         )
         .await
+    }
+}
+
+/// A scoped token enrols a second factor only if its scope names `mfa.enroll`: a narrow
+/// credential must not be able to turn itself into a second factor.
+fn refuse_scoped_enrolment(caller: &Caller) -> Result<(), GuardError> {
+    match caller.scope() {
+        Some(scope) if !scope.names_action(Action::MfaEnroll) => Err(GuardError::Forbidden(
+            "a scoped token cannot enrol MFA unless its scope names mfa.enroll".into(),
+        )),
+        _ => Ok(()),
     }
 }
 

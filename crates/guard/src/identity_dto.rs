@@ -132,13 +132,19 @@ impl GroupInfo {
 }
 
 /// An authenticator enrolment to confirm with a first code. Shown once.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaEnrollmentInfo {
     /// `otpauth://totp/…`: holds the secret, treat it like a password.
     pub otpauth_uri: String,
     /// The same URI as an SVG QR code.
     pub qr_svg: String,
+}
+
+impl std::fmt::Debug for MfaEnrollmentInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaEnrollmentInfo([redacted])")
+    }
 }
 
 /// One finding of an access review.

@@ -160,6 +160,7 @@ impl Vault {
             token_id: None,
             scope: None,
             mfa: false,
+            token_expires_at_ms: None,
             context: RequestContext {
                 session_id: Some(issued.id.to_string()),
                 ..context
@@ -192,6 +193,7 @@ impl Vault {
             token_id: None,
             scope: None,
             mfa: false,
+            token_expires_at_ms: None,
             context,
         };
         let at_ms = now_ms();
@@ -243,6 +245,7 @@ impl Vault {
             token_id: None,
             scope: None,
             mfa: false,
+            token_expires_at_ms: None,
             context,
         };
         let Ok(presented) = PresentedToken::parse_with_prefix(cookie, SESSION_PREFIX) else {

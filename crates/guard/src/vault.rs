@@ -129,6 +129,7 @@ pub(crate) fn operator_caller() -> Caller {
         token_id: None,
         scope: None,
         mfa: false,
+        token_expires_at_ms: None,
         context: RequestContext::default(),
     }
 }
@@ -279,6 +280,7 @@ impl Vault {
             token_id: None,
             scope: None,
             mfa: false,
+            token_expires_at_ms: None,
             context,
         };
         let Ok(presented) = PresentedToken::parse(token) else {
@@ -307,6 +309,7 @@ impl Vault {
             token_id: Some(record.id.clone()),
             scope: (!record.scope.is_unrestricted()).then(|| record.scope.clone()),
             mfa: false,
+            token_expires_at_ms: record.expires_at_ms,
             context: anonymous.context,
         };
         let at_ms = now_ms();
@@ -630,11 +633,24 @@ impl Vault {
             prefix,
             |mut event| async move {
                 let rows = self.ws.list(prefix, include_deleted, after, limit).await?;
-                event.detail = serde_json::json!({ "count": rows.len() });
-                self.ws.append_audit(&event).await?;
                 let next_after = (rows.len() == limit as usize)
                     .then(|| rows.last().map(|(f, _)| f.path.to_string()))
                     .flatten();
+                // A listing shows only files the caller may stat (role, tier and token scope).
+                let rows: Vec<_> = rows
+                    .into_iter()
+                    .filter(|(f, _)| {
+                        let resource = Resource::Path {
+                            path: f.path.to_string(),
+                            tier: Some(f.tier),
+                            owner: f.owner.clone(),
+                        };
+                        self.decide(caller, Action::FileStat, &resource, &Facts::default())
+                            .is_allowed()
+                    })
+                    .collect();
+                event.detail = serde_json::json!({ "count": rows.len() });
+                self.ws.append_audit(&event).await?;
                 Ok(Listing {
                     files: rows.iter().map(|(f, v)| FileInfo::new(f, v)).collect(),
                     next_after,

@@ -21,6 +21,15 @@ const SCHEMA: &str = include_str!("../cedar/schema.cedarschema");
 const DEFAULTS: &str = include_str!("../cedar/defaults.cedar");
 /// The name the built-in policies are reported under.
 pub const BUILTIN_SOURCE: &str = "defaults.cedar";
+/// Built-in forbids that configuration cannot switch off (`*`: a family): without them a
+/// scoped token, a disabled account or restricted data would no longer be held back.
+pub const LOCKED_BUILTIN: [&str; 5] = [
+    "operator-only",
+    "disabled-principal",
+    "token-scope-*",
+    "restricted-never-leaves",
+    "provider-clearance",
+];
 
 /// The Cedar schema text (`covault policy schema`).
 pub fn schema_text() -> &'static str {
@@ -158,6 +167,10 @@ pub enum PolicyError {
         "unknown built-in policy `{id}` in disabled_builtin: see `covault policy list` for the ids"
     )]
     UnknownBuiltin { id: String },
+    #[error(
+        "built-in policy `{id}` cannot be disabled: it holds back scoped tokens, disabled accounts or restricted data"
+    )]
+    LockedBuiltin { id: String },
     #[error("test corpus `{file}` does not parse: {message}")]
     CorpusSyntax { file: String, message: String },
     #[error("test corpus `{file}`, case `{case}`: {message}")]
@@ -287,6 +300,14 @@ fn collect(sources: &[PolicySource], options: &EngineOptions) -> Result<Vec<Load
             return Err(PolicyError::UnknownBuiltin {
                 id: unknown.clone(),
             });
+        }
+        if let Some(locked) = options.disabled_builtin.iter().find(|id| {
+            LOCKED_BUILTIN.iter().any(|l| {
+                l.trim_end_matches('*') == id.as_str()
+                    || (l.ends_with('*') && id.starts_with(l.trim_end_matches('*')))
+            })
+        }) {
+            return Err(PolicyError::LockedBuiltin { id: locked.clone() });
         }
         loaded.extend(
             builtin

@@ -106,6 +106,45 @@ impl TokenScope {
         Ok(())
     }
 
+    /// Whether every request `inner` allows, this scope allows too (so a token of scope
+    /// `self` may mint or rotate a token of scope `inner` without widening itself).
+    pub fn contains(&self, inner: &TokenScope) -> bool {
+        let list = |outer: &[String], inner: &[String]| {
+            outer.is_empty() || (!inner.is_empty() && inner.iter().all(|i| outer.contains(i)))
+        };
+        let actions = self.actions.is_empty()
+            || (!inner.actions.is_empty()
+                && inner.actions.iter().all(|a| {
+                    self.actions.contains(a)
+                        || Action::parse(a).is_some_and(|action| self.allows_action(action))
+                }));
+        let paths = self.paths.is_empty()
+            || (!inner.paths.is_empty() && inner.paths.iter().all(|p| self.allows_path(p)));
+        let tier = match (self.max_tier, inner.max_tier) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(outer), Some(inner)) => inner <= outer,
+        };
+        let ips = self.allowed_ips.is_empty()
+            || (!inner.allowed_ips.is_empty()
+                && inner
+                    .allowed_ips
+                    .iter()
+                    .all(|n| self.allowed_ips.iter().any(|o| o.contains(n))));
+        actions
+            && paths
+            && tier
+            && ips
+            && list(&self.providers, &inner.providers)
+            && list(&self.models, &inner.models)
+    }
+
+    /// Whether the scope names `action` explicitly (by name or family), rather than allowing
+    /// it by leaving actions unrestricted.
+    pub fn names_action(&self, action: Action) -> bool {
+        !self.actions.is_empty() && self.allows_action(action)
+    }
+
     /// Whether the scope restricts nothing.
     pub fn is_unrestricted(&self) -> bool {
         self == &TokenScope::default()
@@ -174,17 +213,19 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// The client address of a request: the peer, unless the peer is a trusted proxy, in which
-/// case `X-Forwarded-For` is walked from the right, skipping trusted proxies, and the first
-/// untrusted hop is the client. A malformed header from a trusted proxy yields the proxy's
-/// own address (never a spoofable one).
-pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> IpAddr {
+/// case `X-Forwarded-For` (every header line, joined in order) is walked from the right,
+/// skipping trusted proxies, and the first untrusted hop is the client. A request from a
+/// trusted proxy without the header is the proxy's own. A malformed header from a trusted
+/// proxy gives no address at all (`None`), so IP allowlists fail closed rather than trusting
+/// the proxy's address.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = canonical(peer);
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
-        return peer;
+        return Some(peer);
     }
     let Some(header) = forwarded_for else {
-        return peer;
+        return Some(peer);
     };
     let mut client = peer;
     for hop in header.rsplit(',') {
@@ -192,13 +233,13 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
             Ok(ip) => {
                 client = canonical(ip);
                 if !is_trusted(&client) {
-                    return client;
+                    return Some(client);
                 }
             }
-            Err(_) => return peer,
+            Err(_) => return None,
         }
     }
-    client
+    Some(client)
 }
 
 #[cfg(test)]
@@ -278,23 +319,26 @@ mod tests {
         // An untrusted peer cannot claim another address.
         assert_eq!(
             client_ip(ip("203.0.113.5"), Some("10.1.1.1"), &trusted),
-            ip("203.0.113.5")
+            Some(ip("203.0.113.5"))
         );
         // A trusted proxy's header is used; trusted hops are skipped from the right.
         assert_eq!(
             client_ip(ip("127.0.0.1"), Some("198.51.100.9, 10.0.0.2"), &trusted),
-            ip("198.51.100.9")
+            Some(ip("198.51.100.9"))
         );
         // A client-supplied left part cannot hide the real client.
         assert_eq!(
             client_ip(ip("127.0.0.1"), Some("10.9.9.9, 198.51.100.9"), &trusted),
-            ip("198.51.100.9")
+            Some(ip("198.51.100.9"))
         );
-        // Garbage from a trusted proxy: the proxy itself.
+        // Garbage from a trusted proxy: no address (allowlists fail closed).
         assert_eq!(
             client_ip(ip("127.0.0.1"), Some("not-an-ip"), &trusted),
-            ip("127.0.0.1")
+            None
         );
-        assert_eq!(client_ip(ip("127.0.0.1"), None, &trusted), ip("127.0.0.1"));
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), None, &trusted),
+            Some(ip("127.0.0.1"))
+        );
     }
 }

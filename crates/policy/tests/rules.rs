@@ -301,7 +301,7 @@ fn disabled_principals_and_the_operator() {
         Action::AiSend,
         &provider(Tier::Internal),
         &secret,
-        Err(&["provider-clearance"]),
+        Err(&["provider-clearance", "restricted-never-leaves"]),
     );
 }
 
@@ -552,7 +552,7 @@ fn token_scopes_and_provider_clearance() {
         Action::AiSend,
         &ai,
         &restricted,
-        Err(&["provider-clearance"]),
+        Err(&["provider-clearance", "restricted-never-leaves"]),
     );
     let unknown = RequestFacts {
         data_tier: None,

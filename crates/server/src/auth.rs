@@ -102,13 +102,26 @@ fn request_context(request: &Request, trusted: &[IpNet]) -> RequestContext {
     };
     RequestContext {
         request_id: header_text("x-request-id"),
-        remote_addr: request.extensions().get::<ConnectInfo<SocketAddr>>().map(
-            |ConnectInfo(addr)| {
-                let forwarded =
-                    header_text("x-forwarded-for").filter(|v| v.len() <= MAX_SMALL_HEADER);
-                client_ip(addr.ip(), forwarded.as_deref(), trusted).to_string()
-            },
-        ),
+        remote_addr: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .and_then(|ConnectInfo(addr)| {
+                // Every X-Forwarded-For line, in order: a proxy that appends its own line must
+                // not leave the client's first line to speak for the client.
+                let lines: Vec<&str> = request
+                    .headers()
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or("not text"))
+                    .collect();
+                let joined = (!lines.is_empty()).then(|| lines.join(","));
+                match joined {
+                    // Too long to be real: no address, so allowlists refuse.
+                    Some(text) if text.len() > MAX_SMALL_HEADER => None,
+                    forwarded => client_ip(addr.ip(), forwarded.as_deref(), trusted),
+                }
+                .map(|ip| ip.to_string())
+            }),
         user_agent: header_text("user-agent").map(|ua| bounded(&ua, MAX_USER_AGENT)),
         session_id: None,
         correlation_id: header_text(CORRELATION_HEADER).filter(|id| is_valid_correlation_id(id)),

@@ -374,6 +374,23 @@ async fn ip_allowlists_believe_forwarded_for_only_from_trusted_proxies() {
             .await
             .unwrap();
         assert_eq!(r.status().is_success(), trusted, "trusted proxy: {trusted}");
+        // A client's own X-Forwarded-For line before the proxy's line does not speak for it.
+        let r = app
+            .req(&token, Method::GET, "/v1/whoami")
+            .header("x-forwarded-for", "10.1.2.3")
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        // Junk from the proxy gives no address: refused, not the proxy's own.
+        let r = app
+            .req(&token, Method::GET, "/v1/whoami")
+            .header("x-forwarded-for", "not-an-address")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         // A client-supplied left part cannot smuggle an allowed address past the proxy.
         let r = app
             .req(&token, Method::GET, "/v1/whoami")
@@ -430,6 +447,20 @@ async fn scopes_narrow_actions_paths_and_tiers() {
             .any(|e| e.policies.iter().any(|p| p.starts_with("token-scope"))),
         "scope denials name the scope policy"
     );
+    // A scoped token cannot mint a wider one, nor enrol a second factor.
+    let wider = app
+        .req(&token, Method::POST, "/v1/tokens")
+        .json(&json!({ "description": "escape", "scope": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wider.status(), StatusCode::FORBIDDEN);
+    let enrol = app
+        .req(&token, Method::POST, "/v1/mfa/enroll")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrol.status(), StatusCode::FORBIDDEN);
     // A bad scope is refused with a clear message.
     let r = app
         .req(&app.admin_token, Method::POST, "/v1/tokens")

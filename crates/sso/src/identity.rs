@@ -72,7 +72,9 @@ pub(crate) fn check_email(
         return Ok(());
     }
     let email = email.ok_or(SsoError::MissingEmail)?;
-    if email_verified == Some(false) {
+    // A domain rule is only as good as the address: an unverified one (or one the provider
+    // does not vouch for at all) is refused.
+    if email_verified != Some(true) {
         return Err(SsoError::EmailNotVerified);
     }
     let domain = email
@@ -201,15 +203,19 @@ mod tests {
     #[test]
     fn email_domains() {
         assert_eq!(email(Some("a@example.com"), Some(true)), Ok(()));
-        assert_eq!(email(Some("a@EXAMPLE.com"), None), Ok(()));
-        assert_eq!(email(Some("a@corp.example"), None), Ok(()));
+        assert_eq!(email(Some("a@EXAMPLE.com"), Some(true)), Ok(()));
+        assert_eq!(email(Some("a@corp.example"), Some(true)), Ok(()));
+        assert!(
+            email(Some("a@example.com"), None).is_err(),
+            "unvouched address"
+        );
         assert!(email(Some("a@sub.example.com"), None).is_err());
         assert!(email(Some("a@example.com.evil"), None).is_err());
         assert!(email(Some("a@example.com"), Some(false)).is_err());
         assert!(email(Some("no-at-sign"), None).is_err());
         assert!(email(None, None).is_err());
         assert_eq!(
-            email(Some("x@evil.example"), None),
+            email(Some("x@evil.example"), Some(true)),
             Err("the email domain `evil.example` may not sign in to covault".into())
         );
         assert_eq!(

@@ -19,6 +19,8 @@ mod error;
 mod http;
 mod identity;
 mod pending;
+#[cfg(feature = "test-idp")]
+pub mod testing;
 
 pub use client::OidcClient;
 pub use config::{DEFAULT_GROUPS_CLAIM, DEFAULT_SCOPES, OidcConfig};

@@ -10,14 +10,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use covault_sso::testing::{
+    Browser, TestProvider, idp_available, skip_or_fail, start_provider_with_env,
+};
 use covault_sso::{OidcClient, OidcConfig, PendingLogin, SsoError, SsoIdentity, Url};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use secrecy::SecretString;
 
 const WEB_CLIENT: &str = "covault-web";
@@ -27,77 +26,14 @@ const CLI_CLIENT: &str = "covault-cli";
 /// What the CLI registers; it then uses any port on loopback (RFC 8252 §7.3).
 const CLI_REGISTERED_REDIRECT: &str = "http://127.0.0.1/callback";
 const CLI_REDIRECT: &str = "http://127.0.0.1:53682/callback";
-const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------------------
-// The provider process
+// The provider and the browser (covault_sso::testing)
 
-fn idp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idp")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true")
-}
-
-fn run(command: &mut Command) -> Result<(), String> {
-    let output = command
-        .current_dir(idp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-    Err(format!(
-        "{command:?} failed ({}):\n{}",
-        output.status,
-        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-    ))
-}
-
-/// `node` present and `oidc-provider` installed (`npm ci` once per test process).
-fn node_ready() -> &'static Result<(), String> {
-    static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    READY.get_or_init(|| {
-        run(Command::new("node").arg("--version"))?;
-        if idp_dir()
-            .join("node_modules/oidc-provider/package.json")
-            .exists()
-        {
-            return Ok(());
-        }
-        let install = if idp_dir().join("package-lock.json").exists() {
-            "ci"
-        } else {
-            "install"
-        };
-        run(Command::new("npm").args([install, "--no-audit", "--no-fund"]))
-    })
-}
-
-/// A running provider; killed (and reaped) on drop. It also exits by itself when its stdin
-/// closes, so a test process that dies cannot leave it behind.
+/// A running provider for these tests' two clients.
 struct Idp {
-    child: Child,
-    _stdin: ChildStdin,
+    _provider: TestProvider,
     issuer: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- provider stderr ---\n{}",
-                self.stderr.lock().unwrap_or_else(|e| e.into_inner())
-            );
-        }
-    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -112,9 +48,8 @@ impl Idp {
     /// Starts a provider, or returns `None` (test skipped) when node/npm are unavailable outside
     /// CI.
     fn start(claims: Claims) -> Option<Self> {
-        if let Err(why) = node_ready() {
-            assert!(!in_ci(), "CI=true and the test provider cannot run: {why}");
-            eprintln!("skipping: the test OpenID provider cannot run here: {why}");
+        if let Err(why) = idp_available() {
+            skip_or_fail(&why);
             return None;
         }
         let clients = serde_json::json!([
@@ -134,49 +69,18 @@ impl Idp {
                 "response_types": ["code"],
             },
         ]);
-        let mut child = Command::new("node")
-            .arg("provider.mjs")
-            .arg(clients.to_string())
-            .current_dir(idp_dir())
-            .env(
-                "IDP_CLAIMS_IN_ID_TOKEN",
-                if claims == Claims::InIdToken {
-                    "1"
-                } else {
-                    "0"
-                },
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn node provider.mjs");
-        let stdin = child.stdin.take().unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        drain(child.stderr.take().unwrap(), Arc::clone(&stderr));
-        let (first_line, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut lines_in = BufReader::new(stdout).lines();
-            let _ = first_line.send(lines_in.next());
-            for _ in lines_in {}
-        });
-        let mut idp = Self {
-            child,
-            _stdin: stdin,
-            issuer: String::new(),
-            stderr,
+        let in_token = if claims == Claims::InIdToken {
+            "1"
+        } else {
+            "0"
         };
-        match lines.recv_timeout(STARTUP_DEADLINE) {
-            Ok(Some(Ok(line))) if line.starts_with("http://127.0.0.1:") => {
-                idp.issuer = line.trim().to_owned();
-                Some(idp)
-            }
-            other => panic!(
-                "the provider did not print its issuer within {STARTUP_DEADLINE:?} ({other:?}); stderr:\n{}",
-                idp.stderr.lock().unwrap()
-            ),
-        }
+        let provider = start_provider_with_env(&clients, &[("IDP_CLAIMS_IN_ID_TOKEN", in_token)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let issuer = provider.issuer.clone();
+        Some(Self {
+            _provider: provider,
+            issuer,
+        })
     }
 
     fn web_config(&self) -> OidcConfig {
@@ -200,20 +104,6 @@ impl Idp {
     }
 }
 
-fn drain(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        while let Ok(read @ 1..) = from.read(&mut buffer) {
-            into.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buffer[..read]));
-        }
-    });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The browser
-
 /// The relying party's HTTP client, built as the doc of `OidcClient::discover` asks.
 fn rp_http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -221,34 +111,6 @@ fn rp_http() -> reqwest::Client {
         .no_proxy()
         .build()
         .unwrap()
-}
-
-/// Cookies by name, all sent on every request (all requests go to one provider; the
-/// path-scoped interaction cookies are simply extra elsewhere).
-#[derive(Default)]
-struct CookieJar(BTreeMap<String, String>);
-
-impl CookieJar {
-    fn store(&mut self, headers: &reqwest::header::HeaderMap) {
-        for header in headers.get_all(SET_COOKIE) {
-            let header = header.to_str().unwrap();
-            let pair = header.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            let expired = header
-                .to_ascii_lowercase()
-                .contains("expires=thu, 01 jan 1970");
-            if value.is_empty() || expired {
-                self.0.remove(name.trim());
-            } else {
-                self.0.insert(name.trim().to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        let pairs: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        pairs.join("; ")
-    }
 }
 
 /// What the provider's final redirect carried.
@@ -260,41 +122,23 @@ struct Callback {
 /// Follows the authorization URL through login and consent as `account`, and stops at the
 /// redirect to `redirect_url` without following it.
 async fn login_as(authorize: &Url, account: &str, redirect_url: &str) -> Callback {
-    let browser = rp_http();
-    let mut jar = CookieJar::default();
-    let mut url = authorize.clone();
-    for _ in 0..12 {
-        let response = browser
-            .get(url.clone())
-            .header(COOKIE, jar.header())
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .unwrap();
-        jar.store(response.headers());
-        let status = response.status();
-        let Some(location) = response.headers().get(LOCATION).cloned() else {
-            let body = response.text().await.unwrap_or_default();
-            panic!("{url} answered {status} without a redirect: {body}");
-        };
-        let mut next = url.join(location.to_str().unwrap()).unwrap();
-        if next.as_str().starts_with(redirect_url) {
-            let query: BTreeMap<String, String> = next.query_pairs().into_owned().collect();
-            assert!(
-                !query.contains_key("error"),
-                "provider returned an error: {query:?}"
-            );
-            return Callback {
-                code: query.get("code").expect("code in the redirect").clone(),
-                state: query.get("state").expect("state in the redirect").clone(),
-            };
-        }
-        if next.path().starts_with("/interaction/") {
-            next.query_pairs_mut().append_pair("account", account);
-        }
-        url = next;
+    let location = Browser::new()
+        .login(authorize.as_str(), account, redirect_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let query: BTreeMap<String, String> = Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert!(
+        !query.contains_key("error"),
+        "provider returned an error: {query:?}"
+    );
+    Callback {
+        code: query.get("code").expect("code in the redirect").clone(),
+        state: query.get("state").expect("state in the redirect").clone(),
     }
-    panic!("no redirect to {redirect_url} after 12 hops");
 }
 
 /// Discovery, `begin`, and the login as `account`.

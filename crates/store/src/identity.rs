@@ -44,6 +44,8 @@ pub struct TotpRecord {
     pub confirmed_at_ms: Option<i64>,
     pub last_step: Option<u64>,
     pub created_at_ms: i64,
+    /// While in the future, every code is refused (too many wrong ones).
+    pub locked_until_ms: Option<i64>,
 }
 
 /// When a principal last exercised a role (a decision permitted by that role's policies).
@@ -119,13 +121,21 @@ pub trait IdentityStore: Send + Sync {
     async fn confirm_totp(
         &self,
         principal_id: &str,
+        sealed_secret: &[u8],
         step: u64,
         recovery_hashes: &[[u8; 32]],
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
-    /// Records `step` as used; `false` if it (or a later one) was used already. Atomic, so two
-    /// concurrent requests cannot both spend one code.
+    /// Records `step` as used and clears the failure count; `false` if it (or a later one)
+    /// was used already. Atomic, so two concurrent requests cannot both spend one code.
     async fn use_totp_step(&self, principal_id: &str, step: u64) -> Result<bool, StoreError>;
+    /// Counts a wrong code; after `max` in a row the second factor locks until `lock_until_ms`.
+    async fn totp_failed(
+        &self,
+        principal_id: &str,
+        max: i64,
+        lock_until_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Hashes of unused recovery codes, with their index.
     async fn recovery_codes(&self, principal_id: &str) -> Result<Vec<(i64, [u8; 32])>, StoreError>;
     /// Marks a recovery code used; `false` if it was used already.

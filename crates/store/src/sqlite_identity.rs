@@ -410,9 +410,13 @@ impl IdentityStore for SqliteMetadata {
         .bind(at_ms)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() != 1 {
+            // Nothing changed: no success event (the caller records the failure).
+            return Ok(false);
+        }
         append_sqlx(&mut tx, event).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(true)
     }
 
     async fn rotate_token(
@@ -426,7 +430,8 @@ impl IdentityStore for SqliteMetadata {
         let done = sqlx::query(
             "UPDATE tokens SET rotated_at_ms = $2, \
                expires_at_ms = CASE WHEN expires_at_ms IS NULL OR expires_at_ms > $3 THEN $3 ELSE expires_at_ms END \
-             WHERE id = $1 AND revoked_at_ms IS NULL AND rotated_at_ms IS NULL",
+             WHERE id = $1 AND revoked_at_ms IS NULL AND rotated_at_ms IS NULL \
+               AND (expires_at_ms IS NULL OR expires_at_ms > $2)",
         )
         .bind(old.as_str().to_owned())
         .bind(event.at_ms)
@@ -456,6 +461,7 @@ impl IdentityStore for SqliteMetadata {
                 confirmed_at_ms: row.try_get("confirmed_at_ms")?,
                 last_step: last.and_then(|s| u64::try_from(s).ok()),
                 created_at_ms: row.try_get("created_at_ms")?,
+                locked_until_ms: row.try_get("locked_until_ms")?,
             })
         })
         .transpose()
@@ -493,18 +499,22 @@ impl IdentityStore for SqliteMetadata {
     async fn confirm_totp(
         &self,
         principal_id: &str,
+        sealed_secret: &[u8],
         step: u64,
         recovery_hashes: &[[u8; 32]],
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.id_tx().await?;
+        // Only the secret the code was checked against is confirmed (not one a concurrent
+        // enrolment put in its place).
         let done = sqlx::query(
             "UPDATE mfa_totp SET confirmed_at_ms = $2, last_step = $3 \
-             WHERE principal_id = $1 AND confirmed_at_ms IS NULL",
+             WHERE principal_id = $1 AND confirmed_at_ms IS NULL AND secret_ciphertext = $4",
         )
         .bind(principal_id.to_owned())
         .bind(event.at_ms)
         .bind(step_to_i64(step)?)
+        .bind(sealed_secret.to_vec())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -533,7 +543,7 @@ impl IdentityStore for SqliteMetadata {
 
     async fn use_totp_step(&self, principal_id: &str, step: u64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE mfa_totp SET last_step = $2 WHERE principal_id = $1 \
+            "UPDATE mfa_totp SET last_step = $2, failed_attempts = 0 WHERE principal_id = $1 \
              AND confirmed_at_ms IS NOT NULL AND (last_step IS NULL OR last_step < $2)",
         )
         .bind(principal_id.to_owned())
@@ -541,6 +551,25 @@ impl IdentityStore for SqliteMetadata {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn totp_failed(
+        &self,
+        principal_id: &str,
+        max: i64,
+        lock_until_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE mfa_totp SET failed_attempts = failed_attempts + 1, \
+               locked_until_ms = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until_ms END \
+             WHERE principal_id = $1",
+        )
+        .bind(principal_id.to_owned())
+        .bind(max)
+        .bind(lock_until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn recovery_codes(&self, principal_id: &str) -> Result<Vec<(i64, [u8; 32])>, StoreError> {

@@ -40,6 +40,9 @@ CREATE TABLE mfa_totp (
     -- Enrolment is confirmed by a first valid code; until then it does not count.
     confirmed_at_ms INTEGER,
     last_step INTEGER,
+    -- Wrong codes in a row; at the limit, codes are refused until locked_until_ms.
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until_ms INTEGER,
     created_at_ms INTEGER NOT NULL
 );
 CREATE TABLE mfa_recovery_codes (
