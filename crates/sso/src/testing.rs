@@ -431,3 +431,58 @@ impl Browser {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn set(browser: &mut Browser, host_port: &str, cookies: &[&'static str]) {
+        let mut headers = HeaderMap::new();
+        for cookie in cookies {
+            headers.append(SET_COOKIE, HeaderValue::from_static(cookie));
+        }
+        browser.store(host_port, &headers);
+    }
+
+    #[test]
+    fn the_jar_keeps_cookies_per_host_and_port_and_forgets_expired_ones() {
+        let mut browser = Browser::new();
+        set(
+            &mut browser,
+            "127.0.0.1:1",
+            &["a=1; Path=/", "b=2; HttpOnly", "c=3", "no-value", "=x"],
+        );
+        set(&mut browser, "127.0.0.1:2", &["a=other"]);
+        assert_eq!(browser.cookie_header("127.0.0.1:1"), "a=1; b=2; c=3");
+        assert_eq!(browser.cookie_header("127.0.0.1:2"), "a=other");
+        assert_eq!(browser.cookie_header("127.0.0.1:3"), "");
+        assert_eq!(browser.cookie("127.0.0.1:2", "a"), Some("other"));
+
+        set(
+            &mut browser,
+            "127.0.0.1:1",
+            &[
+                "a=; Path=/",
+                "b=2; Max-Age=0",
+                "c=3; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly",
+                "d=4; Max-Age=60",
+            ],
+        );
+        assert_eq!(browser.cookie_header("127.0.0.1:1"), "d=4");
+        assert_eq!(browser.cookie("127.0.0.1:1", "a"), None);
+        assert_eq!(browser.cookie_header("127.0.0.1:2"), "a=other");
+    }
+
+    #[test]
+    fn host_port_always_names_the_port() {
+        let of = |url: &str| Url::parse(url).ok().and_then(|url| host_port(&url));
+        assert_eq!(
+            of("http://127.0.0.1:8080/x?y"),
+            Some("127.0.0.1:8080".into())
+        );
+        assert_eq!(of("https://example.com/"), Some("example.com:443".into()));
+        assert_eq!(of("http://example.com"), Some("example.com:80".into()));
+        assert_eq!(of("data:text/plain,x"), None);
+    }
+}

@@ -6,6 +6,14 @@
 //! `?account=`), stops at the redirect to `redirect_url` and hands `code` and `state` to
 //! `OidcClient::complete`. Without `node`, or when `npm ci` fails, the tests say why and skip,
 //! unless `CI=true`, where they fail.
+//!
+//! The provider and the browser are `covault_sso::testing`, behind the `test-idp` feature (this
+//! target has `required-features = ["test-idp"]`). `cargo test --workspace` has the feature (the
+//! covault server's dev-dependency enables it); this crate alone:
+//!
+//! ```text
+//! cargo test -p covault-sso --features test-idp
+//! ```
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use covault_sso::testing::{
-    Browser, TestProvider, idp_available, skip_or_fail, start_provider_with_env,
+    ALICE, BOB, Browser, ProviderOptions, TestAccount, TestProvider, idp_available, skip_or_fail,
+    start_provider_with,
 };
 use covault_sso::{OidcClient, OidcConfig, PendingLogin, SsoError, SsoIdentity, Url};
 use secrecy::SecretString;
@@ -69,13 +78,10 @@ impl Idp {
                 "response_types": ["code"],
             },
         ]);
-        let in_token = if claims == Claims::InIdToken {
-            "1"
-        } else {
-            "0"
+        let options = ProviderOptions {
+            claims_in_id_token: claims == Claims::InIdToken,
         };
-        let provider = start_provider_with_env(&clients, &[("IDP_CLAIMS_IN_ID_TOKEN", in_token)])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let provider = start_provider_with(&clients, options).unwrap_or_else(|e| panic!("{e}"));
         let issuer = provider.issuer.clone();
         Some(Self {
             _provider: provider,
@@ -121,12 +127,17 @@ struct Callback {
 
 /// Follows the authorization URL through login and consent as `account`, and stops at the
 /// redirect to `redirect_url` without following it.
-async fn login_as(authorize: &Url, account: &str, redirect_url: &str) -> Callback {
+async fn login_as(authorize: &Url, account: &TestAccount, redirect_url: &str) -> Callback {
     let location = Browser::new()
-        .login(authorize.as_str(), account, redirect_url)
+        .login(authorize.as_str(), account.subject, redirect_url)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let query: BTreeMap<String, String> = Url::parse(&location)
+    callback_in(&location)
+}
+
+/// The code and state of the redirect to the relying party.
+fn callback_in(location: &str) -> Callback {
+    let query: BTreeMap<String, String> = Url::parse(location)
         .unwrap()
         .query_pairs()
         .into_owned()
@@ -142,7 +153,10 @@ async fn login_as(authorize: &Url, account: &str, redirect_url: &str) -> Callbac
 }
 
 /// Discovery, `begin`, and the login as `account`.
-async fn start_login(config: OidcConfig, account: &str) -> (OidcClient, PendingLogin, Callback) {
+async fn start_login(
+    config: OidcConfig,
+    account: &TestAccount,
+) -> (OidcClient, PendingLogin, Callback) {
     let redirect = config.redirect_url.clone();
     let client = OidcClient::discover(config, rp_http()).await.unwrap();
     let (authorize, pending) = client.begin().unwrap();
@@ -155,11 +169,11 @@ fn now() -> SystemTime {
 }
 
 fn assert_alice(identity: &SsoIdentity, issuer: &str) {
-    assert_eq!(identity.subject, "alice");
+    assert_eq!(identity.subject, ALICE.subject);
     assert_eq!(identity.issuer, issuer);
-    assert_eq!(identity.email.as_deref(), Some("alice@example.com"));
-    assert_eq!(identity.name.as_deref(), Some("Alice Example"));
-    assert_eq!(identity.groups, vec!["eng", "covault-admins"]);
+    assert_eq!(identity.email.as_deref(), Some(ALICE.email));
+    assert_eq!(identity.name.as_deref(), Some(ALICE.name));
+    assert_eq!(identity.groups, ALICE.groups);
 }
 
 /// An error's text and debug form, checked not to carry the authorization code.
@@ -183,7 +197,7 @@ async fn web_login_as_alice_maps_groups_to_roles() {
     };
     let mut config = idp.web_config();
     config.allowed_email_domains = vec!["example.com".into()];
-    let (client, pending, callback) = start_login(config, "alice").await;
+    let (client, pending, callback) = start_login(config, &ALICE).await;
     assert_eq!(pending.state(), callback.state);
     // `complete` runs in a spawned task: the server needs its future to be Send.
     let client = Arc::new(client);
@@ -205,7 +219,7 @@ async fn claims_in_the_id_token_are_read_without_userinfo() {
     let Some(idp) = Idp::start(Claims::InIdToken) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let (client, pending, callback) = start_login(idp.web_config(), &ALICE).await;
     let identity = client
         .complete(pending, &callback.state, &callback.code, now())
         .await
@@ -219,7 +233,7 @@ async fn native_cli_login_uses_a_public_client_and_a_loopback_redirect() {
     let Some(idp) = Idp::start(Claims::FromUserinfo) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.cli_config(), "alice").await;
+    let (client, pending, callback) = start_login(idp.cli_config(), &ALICE).await;
     let identity = client
         .complete(pending, &callback.state, &callback.code, now())
         .await
@@ -233,7 +247,7 @@ async fn wrong_state_is_refused_before_the_code_is_spent() {
     let Some(idp) = Idp::start(Claims::FromUserinfo) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let (client, pending, callback) = start_login(idp.web_config(), &ALICE).await;
     let error = client
         .complete(pending.clone(), "forged-state", &callback.code, now())
         .await
@@ -245,7 +259,7 @@ async fn wrong_state_is_refused_before_the_code_is_spent() {
         .complete(pending, &callback.state, &callback.code, now())
         .await
         .unwrap();
-    assert_eq!(identity.subject, "alice");
+    assert_eq!(identity.subject, ALICE.subject);
 }
 
 #[tokio::test]
@@ -253,7 +267,7 @@ async fn a_replayed_code_is_refused_by_the_provider() {
     let Some(idp) = Idp::start(Claims::FromUserinfo) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let (client, pending, callback) = start_login(idp.web_config(), &ALICE).await;
     client
         .complete(pending.clone(), &callback.state, &callback.code, now())
         .await
@@ -279,7 +293,7 @@ async fn a_tampered_pkce_verifier_is_refused_by_the_provider() {
     let Some(idp) = Idp::start(Claims::FromUserinfo) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let (client, pending, callback) = start_login(idp.web_config(), &ALICE).await;
     let forged = tampered(
         &pending,
         "pkce_verifier",
@@ -298,7 +312,7 @@ async fn a_tampered_nonce_fails_id_token_verification() {
     let Some(idp) = Idp::start(Claims::FromUserinfo) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let (client, pending, callback) = start_login(idp.web_config(), &ALICE).await;
     let forged = tampered(&pending, "nonce", "another-nonce".into());
     let error = client
         .complete(forged, &callback.state, &callback.code, now())
@@ -316,7 +330,7 @@ async fn an_expired_or_foreign_pending_login_is_refused() {
     let Some(idp) = Idp::start(Claims::FromUserinfo) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.web_config(), "alice").await;
+    let (client, pending, callback) = start_login(idp.web_config(), &ALICE).await;
     let later = pending.created_at() + Duration::from_secs(10 * 60 + 1);
     let error = client
         .complete(pending.clone(), &callback.state, &callback.code, later)
@@ -347,7 +361,7 @@ async fn an_identity_whose_groups_map_to_nothing_is_refused_without_a_default_ro
     let Some(idp) = Idp::start(Claims::FromUserinfo) else {
         return;
     };
-    let (client, pending, callback) = start_login(idp.web_config(), "bob").await;
+    let (client, pending, callback) = start_login(idp.web_config(), &BOB).await;
     let error = client
         .complete(pending, &callback.state, &callback.code, now())
         .await
@@ -361,12 +375,14 @@ async fn an_identity_whose_groups_map_to_nothing_is_refused_without_a_default_ro
 
     let mut config = idp.web_config();
     config.default_role = Some("viewer".into());
-    let (client, pending, callback) = start_login(config, "bob").await;
+    let (client, pending, callback) = start_login(config, &BOB).await;
     let identity = client
         .complete(pending, &callback.state, &callback.code, now())
         .await
         .unwrap();
-    assert_eq!(identity.groups, vec!["contractors"]);
+    assert_eq!(identity.subject, BOB.subject);
+    assert_eq!(identity.email.as_deref(), Some(BOB.email));
+    assert_eq!(identity.groups, BOB.groups);
     assert_eq!(identity.roles, vec!["viewer"]);
 }
 
@@ -378,7 +394,7 @@ async fn an_email_outside_the_allowed_domains_is_refused() {
     let mut config = idp.web_config();
     config.default_role = Some("viewer".into());
     config.allowed_email_domains = vec!["example.com".into()];
-    let (client, pending, callback) = start_login(config, "bob").await;
+    let (client, pending, callback) = start_login(config, &BOB).await;
     let error = client
         .complete(pending, &callback.state, &callback.code, now())
         .await
@@ -411,6 +427,99 @@ async fn discovery_refuses_plain_http_to_a_remote_issuer_without_a_request() {
     );
     let error = OidcClient::discover(config, rp_http()).await.unwrap_err();
     assert!(matches!(error, SsoError::InsecureUrl { .. }), "{error}");
+}
+
+/// A relying party on its own port, as the covault server is: `GET /login` sets `rp_pending`
+/// and redirects to `authorize`; `GET /callback?…` clears `rp_pending`, sets `rp_session` and
+/// answers with the `Cookie` header it received.
+async fn serve_rp(listener: tokio::net::TcpListener, authorize: Url) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let read = stream.read(&mut buffer).await.unwrap();
+            if read == 0 {
+                break;
+            }
+            request.extend_from_slice(&buffer[..read]);
+        }
+        let request = String::from_utf8_lossy(&request);
+        let path = request.split(' ').nth(1).unwrap_or_default().to_owned();
+        let cookies = request
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("cookie"))
+            .map(|(_, value)| value.trim().to_owned())
+            .unwrap_or_default();
+        let response = if path == "/login" {
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: {authorize}\r\n\
+                 Set-Cookie: rp_pending=p1; Path=/; HttpOnly\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        } else if path.starts_with("/callback?") {
+            format!(
+                "HTTP/1.1 200 OK\r\nSet-Cookie: rp_pending=; Path=/; Max-Age=0\r\n\
+                 Set-Cookie: rp_session=s1; Path=/; HttpOnly\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{cookies}",
+                cookies.len()
+            )
+        } else {
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()
+        };
+        stream.write_all(response.as_bytes()).await.unwrap();
+        let _ = stream.shutdown().await;
+    }
+}
+
+/// The harness's browser through a relying party on another port than the provider (what the
+/// covault server's tests do): it logs in from the relying party's page, keeps each side's
+/// cookies apart, and follows the callback with the relying party's cookies.
+#[tokio::test]
+async fn the_browser_logs_in_through_a_relying_party_on_another_port() {
+    let Some(idp) = Idp::start(Claims::FromUserinfo) else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rp_host = listener.local_addr().unwrap().to_string();
+    let rp = format!("http://{rp_host}");
+    let mut config = idp.cli_config();
+    config.redirect_url = format!("{rp}/callback");
+    let client = OidcClient::discover(config, rp_http()).await.unwrap();
+    let (authorize, pending) = client.begin().unwrap();
+    tokio::spawn(serve_rp(listener, authorize));
+
+    let mut browser = Browser::new();
+    let location = browser
+        .login(
+            &format!("{rp}/login"),
+            ALICE.subject,
+            &format!("{rp}/callback"),
+        )
+        .await
+        .unwrap();
+    let idp_host = idp.issuer.strip_prefix("http://").unwrap();
+    assert_eq!(browser.cookie(&rp_host, "rp_pending"), Some("p1"));
+    let idp_cookies = browser.cookie_header(idp_host);
+    assert!(
+        !idp_cookies.is_empty() && !idp_cookies.contains("rp_"),
+        "{idp_cookies}"
+    );
+
+    let response = browser.get(&location).await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    // The relying party got its own cookie and none of the provider's.
+    assert_eq!(response.text().await.unwrap(), "rp_pending=p1");
+    assert_eq!(browser.cookie_header(&rp_host), "rp_session=s1");
+    assert_eq!(browser.cookie(&rp_host, "rp_pending"), None);
+
+    let callback = callback_in(&location);
+    let identity = client
+        .complete(pending, &callback.state, &callback.code, now())
+        .await
+        .unwrap();
+    assert_alice(&identity, &idp.issuer);
 }
 
 #[test]

@@ -18,6 +18,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
+// Mirrored by covault_sso::testing::{ALICE, BOB} (src/testing.rs); keep them in step.
 const accounts = {
   alice: {
     email: 'alice@example.com',
