@@ -228,10 +228,24 @@ impl Vault {
         };
         let index = stored[found].0;
         if ids.use_recovery_code(&principal.id, index, at_ms).await? {
-            tracing::info!(
-                principal = principal.id.as_str(),
-                "a recovery code was used"
+            let mut event = crate::vault::base_event(
+                &crate::vault::operator_caller(),
+                covault_policy::Action::Authenticate,
+                None,
             );
+            event.action = "mfa.recovery_code".into();
+            event.principal = Some(principal.id.clone());
+            event.principal_kind = Some(
+                match principal.kind {
+                    PrincipalKind::Service => "service",
+                    PrincipalKind::Operator => "operator",
+                    PrincipalKind::User => "user",
+                }
+                .into(),
+            );
+            event.reason = "a recovery code was spent".into();
+            event.detail = serde_json::json!({ "index": index, "left": stored.len() - 1 });
+            self.ws.append_audit(&event).await?;
             Ok(Ok(()))
         } else {
             Ok(Err("recovery code already used"))

@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ErrorBody};
 use crate::files::{Ctx, json, query};
 
+/// Responses that carry a secret (a new token, an otpauth URI, recovery codes) are never
+/// cached by browsers or proxies.
+type NoStore = [(axum::http::header::HeaderName, &'static str); 1];
+const NO_STORE: NoStore = [(axum::http::header::CACHE_CONTROL, "no-store")];
+
 /// `POST /v1/principals`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +48,7 @@ pub struct CreatedPrincipal {
 pub async fn create_principal(
     (State(vault), Extension(caller)): Ctx,
     body: Result<Json<CreatePrincipal>, JsonRejection>,
-) -> Result<(StatusCode, Json<CreatedPrincipal>), ApiError> {
+) -> Result<(StatusCode, NoStore, Json<CreatedPrincipal>), ApiError> {
     let body = json(body)?;
     let kind = match body.kind.as_deref() {
         None | Some("user") => PrincipalKind::User,
@@ -63,6 +68,7 @@ pub async fn create_principal(
     let (principal, token) = vault.create_principal(&caller, new).await?;
     Ok((
         StatusCode::CREATED,
+        NO_STORE,
         Json(CreatedPrincipal {
             principal,
             token: token.map(|t| t.expose_secret().to_owned()),
@@ -240,12 +246,12 @@ fn issued(token: TokenInfo, secret: &SecretString) -> Json<IssuedTokenBody> {
 pub async fn create_token(
     (State(vault), Extension(caller)): Ctx,
     body: Result<Json<CreateToken>, JsonRejection>,
-) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
+) -> Result<(StatusCode, NoStore, Json<IssuedTokenBody>), ApiError> {
     let body = json(body)?;
     let (info, secret) = vault
         .create_token(&caller, body.principal.as_deref(), body.token)
         .await?;
-    Ok((StatusCode::CREATED, issued(info, &secret)))
+    Ok((StatusCode::CREATED, NO_STORE, issued(info, &secret)))
 }
 
 #[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "identity", params(("id" = String, Path)),
@@ -273,18 +279,22 @@ pub async fn rotate_token(
     (State(vault), Extension(caller)): Ctx,
     Path(id): Path<String>,
     body: Option<Json<RotateToken>>,
-) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
+) -> Result<(StatusCode, NoStore, Json<IssuedTokenBody>), ApiError> {
     let overlap = body.and_then(|Json(b)| b.overlap_s);
     let (info, secret) = vault.rotate_token(&caller, &id, overlap).await?;
-    Ok((StatusCode::CREATED, issued(info, &secret)))
+    Ok((StatusCode::CREATED, NO_STORE, issued(info, &secret)))
 }
 
 #[utoipa::path(post, path = "/v1/mfa/enroll", tag = "identity",
     responses((status = 201, body = MfaEnrollmentInfo), (status = 409, body = ErrorBody)))]
 pub async fn mfa_enroll(
     (State(vault), Extension(caller)): Ctx,
-) -> Result<(StatusCode, Json<MfaEnrollmentInfo>), ApiError> {
-    Ok((StatusCode::CREATED, Json(vault.mfa_enroll(&caller).await?)))
+) -> Result<(StatusCode, NoStore, Json<MfaEnrollmentInfo>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        NO_STORE,
+        Json(vault.mfa_enroll(&caller).await?),
+    ))
 }
 
 /// `POST /v1/mfa/confirm`.
@@ -306,14 +316,17 @@ pub struct RecoveryCodesBody {
 pub async fn mfa_confirm(
     (State(vault), Extension(caller)): Ctx,
     body: Result<Json<ConfirmMfa>, JsonRejection>,
-) -> Result<Json<RecoveryCodesBody>, ApiError> {
+) -> Result<(NoStore, Json<RecoveryCodesBody>), ApiError> {
     let body = json(body)?;
     let codes = vault
         .mfa_confirm(&caller, &SecretString::from(body.code))
         .await?;
-    Ok(Json(RecoveryCodesBody {
-        recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
-    }))
+    Ok((
+        NO_STORE,
+        Json(RecoveryCodesBody {
+            recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
+        }),
+    ))
 }
 
 /// `GET /v1/access-review`.

@@ -346,6 +346,7 @@ async fn scoped_token(app: &App, scope: Value) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["cache-control"], "no-store");
     let body: Value = r.json().await.unwrap();
     assert!(body["secret"].as_str().unwrap().starts_with("cvt_"));
     body["secret"].as_str().unwrap().to_owned()
@@ -700,6 +701,14 @@ async fn mfa_required_actions_are_refused_without_a_current_code() {
     assert!(
         !text.contains(secret_b32),
         "no TOTP secret in the audit log"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "mfa.recovery_code")
+            .count(),
+        2,
+        "each spent recovery code is an audit event"
     );
     let lowered = events.iter().find(|e| e.action == "file.label").unwrap();
     assert_eq!(lowered.outcome, covault_guard::Outcome::Success);
