@@ -228,21 +228,9 @@ impl Vault {
         };
         let index = stored[found].0;
         if ids.use_recovery_code(&principal.id, index, at_ms).await? {
-            let mut event = crate::vault::base_event(
-                &crate::vault::operator_caller(),
-                covault_policy::Action::Authenticate,
-                None,
-            );
-            event.action = "mfa.recovery_code".into();
+            let mut event = covault_audit::AuditEvent::new("mfa.recovery_code");
             event.principal = Some(principal.id.clone());
-            event.principal_kind = Some(
-                match principal.kind {
-                    PrincipalKind::Service => "service",
-                    PrincipalKind::Operator => "operator",
-                    PrincipalKind::User => "user",
-                }
-                .into(),
-            );
+            event.principal_kind = Some(principal.kind.as_str().to_owned());
             event.reason = "a recovery code was spent".into();
             event.detail = serde_json::json!({ "index": index, "left": stored.len() - 1 });
             self.ws.append_audit(&event).await?;

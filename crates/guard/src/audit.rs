@@ -271,13 +271,15 @@ impl AuditFollow {
     /// The next events matching the query, waiting until there are some.
     pub async fn next(&mut self) -> Result<Vec<StoredEvent>, GuardError> {
         loop {
+            // The head is read before the search: an event appended between the two is then
+            // above the head and read next time, never skipped.
+            let head = self.vault.ws.audit_head().await?.seq;
             let found = self.vault.ws.audit_search(&self.query).await?;
             if let Some(last) = found.last() {
                 self.query.after_seq = Some(last.seq);
                 return Ok(found);
             }
-            // Nothing matched: skip ahead to the head so the next look reads only new events.
-            let head = self.vault.ws.audit_head().await?.seq;
+            // Nothing matched up to the head: the next look reads only newer events.
             if head > self.query.after_seq.unwrap_or(0) {
                 self.query.after_seq = Some(head);
             }

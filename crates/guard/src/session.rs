@@ -250,16 +250,18 @@ impl Vault {
         };
         let Ok(presented) = PresentedToken::parse_with_prefix(cookie, SESSION_PREFIX) else {
             return Err(self
-                .deny_session(&caller, "malformed session cookie", INVALID)
+                .deny_authentication(&caller, None, "malformed session cookie", INVALID)
                 .await);
         };
         caller.context.session_id = Some(presented.id.to_string());
         let Some((record, principal)) = self.ws.sessions().session(&presented.id).await? else {
-            return Err(self.deny_session(&caller, "unknown session", INVALID).await);
+            return Err(self
+                .deny_authentication(&caller, None, "unknown session", INVALID)
+                .await);
         };
         if !record.hash.matches(&presented.hash) {
             return Err(self
-                .deny_session(&caller, "wrong session secret", INVALID)
+                .deny_authentication(&caller, None, "wrong session secret", INVALID)
                 .await);
         }
         caller.principal = principal;
@@ -277,7 +279,9 @@ impl Vault {
             None
         };
         if let Some((reason, message)) = refusal {
-            return Err(self.deny_session(&caller, reason, message).await);
+            return Err(self
+                .deny_authentication(&caller, None, reason, message)
+                .await);
         }
         if state_changing {
             let ok = csrf.is_some_and(|c| record.csrf_hash.matches(&csrf_hash(c)));
@@ -297,7 +301,12 @@ impl Vault {
                 Ok(()) => caller.mfa = true,
                 Err(reason) => {
                     return Err(self
-                        .deny_session(&caller, reason, "the one-time code is not valid")
+                        .deny_authentication(
+                            &caller,
+                            None,
+                            reason,
+                            "the one-time code is not valid",
+                        )
                         .await);
                 }
             }
@@ -308,25 +317,6 @@ impl Vault {
             tracing::warn!(error = %e, "could not record session use");
         }
         Ok(caller)
-    }
-
-    async fn deny_session(
-        &self,
-        caller: &Caller,
-        reason: &'static str,
-        message: &'static str,
-    ) -> GuardError {
-        let mut event = base_event(caller, Action::Authenticate, None);
-        if caller.principal.id.is_empty() {
-            event.principal = None;
-            event.principal_kind = None;
-        }
-        event.outcome = Outcome::Denied;
-        event.reason = reason.into();
-        if let Err(e) = self.ws.append_audit(&event).await {
-            tracing::error!(error = %e, "could not audit a failed session authentication");
-        }
-        GuardError::Unauthenticated(message)
     }
 
     /// Ends the caller's session.

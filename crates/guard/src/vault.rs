@@ -369,7 +369,7 @@ impl Vault {
         Ok(caller)
     }
 
-    async fn deny_authentication(
+    pub(crate) async fn deny_authentication(
         &self,
         caller: &Caller,
         token_id: Option<&covault_policy::TokenId>,
@@ -854,14 +854,7 @@ pub(crate) fn base_event(
     let context = &caller.context;
     let mut event = AuditEvent::new(action.as_str());
     event.principal = Some(caller.principal.id.clone());
-    event.principal_kind = Some(
-        match caller.principal.kind {
-            PrincipalKind::User => "user",
-            PrincipalKind::Service => "service",
-            PrincipalKind::Operator => "operator",
-        }
-        .to_owned(),
-    );
+    event.principal_kind = Some(caller.principal.kind.as_str().to_owned());
     event.token_id = caller.token_id.as_ref().map(|t| t.to_string());
     event.session_id = context.session_id.clone();
     event.path = path.map(ToString::to_string);

@@ -15,6 +15,17 @@ pub enum PrincipalKind {
     Operator,
 }
 
+impl PrincipalKind {
+    /// `user`, `service` or `operator`: in audit events and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Service => "service",
+            PrincipalKind::Operator => "operator",
+        }
+    }
+}
+
 /// An authenticated actor, as loaded from the store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {

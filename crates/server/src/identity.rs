@@ -373,12 +373,7 @@ pub async fn whoami(Extension(caller): Extension<Caller>) -> Json<Whoami> {
     Json(Whoami {
         id: p.id.clone(),
         name: p.name.clone(),
-        kind: match p.kind {
-            PrincipalKind::User => "user",
-            PrincipalKind::Service => "service",
-            PrincipalKind::Operator => "operator",
-        }
-        .into(),
+        kind: p.kind.as_str().into(),
         role: p.role.clone(),
         groups: p.groups.clone(),
         group_roles: p.group_roles.clone(),

@@ -30,7 +30,7 @@ pub(crate) async fn insert_principal(
     )
     .bind(p.id.clone())
     .bind(p.name.clone())
-    .bind(kind_str(p.kind))
+    .bind(p.kind.as_str())
     .bind(p.role.clone())
     .bind(p.enabled)
     .bind(at_ms)
@@ -66,14 +66,6 @@ pub(crate) async fn insert_token(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-fn kind_str(kind: PrincipalKind) -> &'static str {
-    match kind {
-        PrincipalKind::User => "user",
-        PrincipalKind::Service => "service",
-        PrincipalKind::Operator => "operator",
-    }
 }
 
 fn parse_kind(text: &str) -> Result<PrincipalKind, StoreError> {
