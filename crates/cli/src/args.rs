@@ -80,6 +80,12 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// AI gateway providers: their API keys, sealed in the keyring (local operator; stop the
+    /// server first)
+    Provider {
+        #[command(subcommand)]
+        command: ProviderCommand,
+    },
     /// List files under a directory
     Ls {
         /// Directory (whole path components); the whole workspace by default
@@ -352,6 +358,31 @@ pub enum KeysCommand {
         new_key_file: Option<PathBuf>,
         #[command(flatten)]
         kdf: KdfArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProviderCommand {
+    /// Store a provider's API key, read from standard input (or from --from-env VAR)
+    SetKey {
+        /// The provider's name in `[[gateway.providers]]`
+        name: String,
+        /// Read the key from this environment variable instead of standard input
+        #[arg(long, value_name = "VAR")]
+        from_env: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Remove a provider's API key
+    DeleteKey {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// The configured providers: kind, clearance, retention, models, whether a key is set
+    List {
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 

@@ -31,6 +31,8 @@ struct RawConfig {
     policy: RawPolicy,
     keys: RawKeys,
     log: RawLog,
+    #[serde(default)]
+    gateway: covault_gateway::GatewayConfig,
 }
 
 #[derive(Deserialize)]
@@ -412,8 +414,11 @@ impl Config {
             .iter()
             .map(|p| parse_network(p).map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        raw.gateway.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let gateway = (!raw.gateway.providers.is_empty()).then(|| raw.gateway.clone());
         Ok(Self {
             server: ServerConfig {
+                gateway,
                 trusted_proxies,
                 sso,
                 listen,

@@ -10,6 +10,7 @@ mod identity;
 mod local;
 mod login;
 mod policy;
+mod provider;
 mod scan;
 mod secrets;
 
@@ -63,6 +64,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     kdf,
                 },
         } => local::rotate(&data, new_key_file.as_deref(), &kdf).await,
+        Command::Provider { command } => provider::run(command).await,
         Command::Audit { command } => audit::run(command).await,
         Command::Policy { command } => policy::run(command),
         Command::Login { token_file, client } => login::run(&client, token_file).await,

@@ -10,6 +10,7 @@
 //! operation fails.
 
 mod access;
+mod ai;
 mod audit;
 mod caller;
 mod dto;
@@ -20,8 +21,10 @@ mod session;
 mod vault;
 
 pub use access::{AccessOptions, load as load_policies, read_policy_dir};
+pub use ai::{AiFile, AiGrant, AiOutcome, AiTarget, month_of, principal_subject, provider_subject};
 pub use audit::{AuditExport, AuditFollow};
 pub use caller::{Caller, RequestContext};
+pub use covault_audit::AiFields;
 pub use covault_audit::export;
 pub use covault_audit::{
     AuditQuery, Checkpoint, ConsistencyProof, InclusionProof, Outcome, Problem, StoredEvent,
@@ -34,6 +37,7 @@ pub use covault_policy::Action;
 pub use covault_policy::{IpNet, PolicyEngine, TokenScope, client_ip, parse_network, qr_terminal};
 pub use covault_policy::{PrincipalKind, Tier};
 pub use covault_store::PrincipalChange;
+pub use covault_store::Usage;
 pub use covault_store::{
     ByteStream, KekSource, LockMode, NewKekSource, PathLimits, PruneReport, StoreError,
     VerifyProblem, VerifyReport,

@@ -8,6 +8,7 @@
 //! bounded, and input of any size or encoding is accepted (invalid UTF-8 is scanned as bytes).
 
 mod classify;
+mod dlp;
 mod finding;
 mod gazetteer;
 mod injection;
@@ -23,9 +24,10 @@ mod tier;
 mod validate;
 
 pub use classify::{Classification, ClassificationPolicy, Classifier, classify};
+pub use dlp::{DlpAction, DlpConfig, DlpStop, StreamDlp};
 pub use finding::{EntityType, Finding, UnknownEntityType, Validation, resolve_overlaps};
 pub use injection::injection_score;
-pub use redact::{MAX_PLACEHOLDER, PlaceholderVault, RedactMode, redact, redact_bytes};
+pub use redact::{Escape, MAX_PLACEHOLDER, PlaceholderVault, RedactMode, redact, redact_bytes};
 pub use scanner::{ScanConfig, Scanner};
 pub use secrets::{BUILTIN_RULES, SecretRules};
 pub use segment::{MAX_KEY_BLOCK, MAX_SEGMENT};

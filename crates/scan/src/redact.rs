@@ -99,6 +99,12 @@ impl PlaceholderVault {
 
     /// Replaces every placeholder this vault issued; anything else is left as it is.
     pub fn restore(&self, text: &str) -> String {
+        self.restore_with(text, Escape::None)
+    }
+
+    /// [`PlaceholderVault::restore`], writing each value as `escape` says (inside a JSON
+    /// string, a value's quotes and backslashes must be escaped).
+    pub fn restore_with(&self, text: &str, escape: Escape) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find('[') {
@@ -106,7 +112,7 @@ impl PlaceholderVault {
             let tail = &rest[open..];
             match placeholder_at(tail).and_then(|len| self.lookup(&tail[..len]).map(|v| (len, v))) {
                 Some((len, value)) => {
-                    out.push_str(value);
+                    escape.write(value, &mut out);
                     rest = &tail[len..];
                 }
                 None => {
@@ -117,6 +123,38 @@ impl PlaceholderVault {
         }
         out.push_str(rest);
         out
+    }
+}
+
+/// How a restored value is written into the surrounding text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escape {
+    /// As it is (plain text).
+    None,
+    /// As the inside of a JSON string (RFC 8259 section 7).
+    JsonString,
+}
+
+impl Escape {
+    fn write(self, value: &str, out: &mut String) {
+        match self {
+            Escape::None => out.push_str(value),
+            Escape::JsonString => {
+                for c in value.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        c if (c as u32) < 0x20 => {
+                            out.push_str(&format!("\\u{:04x}", c as u32));
+                        }
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! placeholder ([`redact::MAX_PLACEHOLDER`] bytes).
 
 use crate::finding::Finding;
-use crate::redact::{self, PlaceholderVault, RedactMode};
+use crate::redact::{self, Escape, PlaceholderVault, RedactMode};
 use crate::scanner::{Scanner, Scratch};
 use crate::segment;
 
@@ -119,6 +119,7 @@ impl StreamRedactor {
 /// Restores placeholders in a streamed answer, holding back only a possible partial one.
 pub struct StreamRestorer {
     pending: String,
+    escape: Escape,
 }
 
 impl Default for StreamRestorer {
@@ -129,8 +130,15 @@ impl Default for StreamRestorer {
 
 impl StreamRestorer {
     pub fn new() -> StreamRestorer {
+        StreamRestorer::with_escape(Escape::None)
+    }
+
+    /// A restorer for text where values need escaping (streamed JSON, such as tool-call
+    /// arguments: placeholders sit inside JSON strings).
+    pub fn with_escape(escape: Escape) -> StreamRestorer {
         StreamRestorer {
             pending: String::new(),
+            escape,
         }
     }
 
@@ -142,13 +150,13 @@ impl StreamRestorer {
             .rfind('[')
             .filter(|&i| redact::placeholder_prefix(&self.pending[i..]));
         let cut = hold.unwrap_or(self.pending.len());
-        let out = vault.restore(&self.pending[..cut]);
+        let out = vault.restore_with(&self.pending[..cut], self.escape);
         self.pending.drain(..cut);
         out
     }
 
     pub fn finish(&mut self, vault: &PlaceholderVault) -> String {
-        let out = vault.restore(&self.pending);
+        let out = vault.restore_with(&self.pending, self.escape);
         self.pending.clear();
         out
     }

@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<covault_guard::IpNet>,
     /// Single sign-on through an OpenID provider (off when `None`).
     pub sso: Option<covault_sso::OidcConfig>,
+    /// The AI gateway (off when `None`).
+    pub gateway: Option<covault_gateway::GatewayConfig>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             max_json_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             sso: None,
+            gateway: None,
         }
     }
 }
@@ -76,6 +79,8 @@ pub enum ServerError {
     },
     #[error("server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    Gateway(#[from] covault_gateway::StartError),
 }
 
 /// A bound server, ready to run.
@@ -106,7 +111,13 @@ impl Application {
             })?;
         listener.set_nonblocking(true).map_err(ServerError::Serve)?;
         let addr = listener.local_addr().map_err(ServerError::Serve)?;
-        let app = router(vault, &config).into_make_service_with_connect_info::<SocketAddr>();
+        let gateway = config
+            .gateway
+            .clone()
+            .map(|g| covault_gateway::Gateway::new(vault.clone(), g).map(Arc::new))
+            .transpose()?;
+        let app =
+            router(vault, &config, gateway).into_make_service_with_connect_info::<SocketAddr>();
         let handle: Handle<SocketAddr> = Handle::new();
         let task = match tls {
             Some(tls) => {
@@ -195,7 +206,25 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
+fn router(
+    vault: Arc<Vault>,
+    config: &ServerConfig,
+    gateway: Option<Arc<covault_gateway::Gateway>>,
+) -> Router {
+    let auth_state = auth::AuthState {
+        vault: vault.clone(),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+    };
+    let gateway_routes: Router<Arc<Vault>> = match gateway {
+        Some(gw) => gw
+            .router()
+            .route_layer(middleware::from_fn_with_state(
+                auth_state.clone(),
+                auth::authenticate_gateway,
+            ))
+            .with_state(()),
+        None => Router::new(),
+    };
     let api = Router::new()
         .route("/v1/whoami", get(identity::whoami))
         .route(
@@ -247,10 +276,7 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         .route("/v1/audit/proof/{seq}", get(audit::proof))
         .route("/v1/audit/consistency", get(audit::consistency))
         .route_layer(middleware::from_fn_with_state(
-            auth::AuthState {
-                vault: vault.clone(),
-                trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-            },
+            auth_state,
             auth::authenticate,
         ));
     let started = std::time::SystemTime::now()
@@ -278,6 +304,7 @@ fn router(vault: Arc<Vault>, config: &ServerConfig) -> Router {
         .route("/readyz", get(ready))
         .route("/openapi.json", get(openapi_document))
         .merge(api)
+        .merge(gateway_routes)
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(config.max_json_bytes))
         .layer(

@@ -91,6 +91,59 @@ pub async fn authenticate(
     Ok(next.run(request).await)
 }
 
+/// Authentication for the AI gateway's routes: the covault token comes as `x-api-key` (what
+/// Anthropic SDKs and Claude Code send) or `Authorization: Bearer` (OpenAI SDKs). Browser
+/// sessions are not accepted here. Failures are answered in the client's dialect.
+pub async fn authenticate_gateway(
+    State(state): State<AuthState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let dialect = covault_gateway::dialect_of(request.uri().path(), request.headers());
+    let refuse = |kind: covault_gateway::Problem, message: &str| {
+        covault_gateway::GatewayError::new(kind, message).into_response(dialect)
+    };
+    let context = request_context(&request, &state.trusted_proxies);
+    let otp = match small_header(&request, OTP_HEADER) {
+        Ok(v) => v.map(SecretString::from),
+        Err(_) => {
+            return refuse(
+                covault_gateway::Problem::BadRequest,
+                "the OTP header is too long",
+            );
+        }
+    };
+    let api_key = request
+        .headers()
+        .get("x-api-key")
+        .filter(|v| v.len() <= MAX_AUTH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| SecretString::from(v.trim().to_owned()));
+    let token = match api_key {
+        Some(t) => t,
+        None => match bearer(&request) {
+            Ok(t) => t,
+            Err(_) => {
+                return refuse(
+                    covault_gateway::Problem::Unauthenticated,
+                    "missing covault token: send it as the API key (x-api-key or Authorization: Bearer)",
+                );
+            }
+        },
+    };
+    match state
+        .vault
+        .authenticate(&token, otp.as_ref(), context)
+        .await
+    {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(e) => covault_gateway::GatewayError::from(e).into_response(dialect),
+    }
+}
+
 /// Who is asking, from where, with what: recorded in every audit event of the request.
 fn request_context(request: &Request, trusted: &[IpNet]) -> RequestContext {
     let header_text = |name: &str| {

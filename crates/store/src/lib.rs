@@ -12,6 +12,7 @@ mod blob;
 mod classify;
 mod committer;
 mod error;
+mod gateway;
 mod identity;
 mod keyring;
 mod local;
@@ -22,6 +23,7 @@ mod pipeline;
 mod session;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_gateway;
 mod sqlite_identity;
 mod sqlite_session;
 mod workspace;
@@ -33,6 +35,7 @@ pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
 pub use classify::{ScanSummary, default_scanner};
 pub use covault_audit::AuditEvent;
 pub use error::StoreError;
+pub use gateway::{GatewayStore, Usage, UsageDelta};
 pub use identity::{
     GroupRecord, IdentityStore, PrincipalChange, PrincipalRecord, RoleUse, TotpRecord,
 };

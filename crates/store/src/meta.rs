@@ -162,7 +162,12 @@ pub struct WrappedKeyRow {
 /// join the same transactions as the changes they describe.
 #[async_trait]
 pub trait MetadataStore:
-    AuditLog + crate::identity::IdentityStore + crate::session::SessionStore + Send + Sync
+    AuditLog
+    + crate::identity::IdentityStore
+    + crate::session::SessionStore
+    + crate::gateway::GatewayStore
+    + Send
+    + Sync
 {
     /// Applies pending schema migrations.
     async fn migrate(&self) -> Result<(), StoreError>;

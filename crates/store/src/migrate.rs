@@ -9,6 +9,7 @@ pub(crate) const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_audit_chain.sql")),
     (3, include_str!("../migrations/sqlite/0003_identity.sql")),
     (4, include_str!("../migrations/sqlite/0004_sessions.sql")),
+    (5, include_str!("../migrations/sqlite/0005_gateway.sql")),
 ];
 
 /// The newest schema this build knows.
