@@ -13,7 +13,7 @@ use covault_scan::{
 };
 use serde_json::{Value, json};
 
-use crate::walk::{Slot, all_strings};
+use crate::walk::{Slot, all_strings, all_values};
 
 /// What every guard of one answer shares.
 #[derive(Clone)]
@@ -108,7 +108,7 @@ pub struct Tokens {
     pub output: u64,
 }
 
-fn u(v: Option<&Value>) -> u64 {
+fn u64_of(v: Option<&Value>) -> u64 {
     v.and_then(Value::as_u64).unwrap_or(0)
 }
 
@@ -134,13 +134,18 @@ pub fn anthropic_message(
                     }
                 }
                 "thinking" | "redacted_thinking" => {}
-                _ => strings(ctx, b, &mut tally)?,
+                "tool_use" | "server_tool_use" => {
+                    if let Some(input) = b.get_mut("input") {
+                        strings(ctx, input, false, &mut tally)?;
+                    }
+                }
+                _ => strings(ctx, b, true, &mut tally)?,
             }
         }
     }
     let tokens = Tokens {
-        input: u(body.pointer("/usage/input_tokens")),
-        output: u(body.pointer("/usage/output_tokens")),
+        input: u64_of(body.pointer("/usage/input_tokens")),
+        output: u64_of(body.pointer("/usage/output_tokens")),
     };
     Ok((tally, tokens))
 }
@@ -175,16 +180,22 @@ pub fn openai_completion(
         }
     }
     let tokens = Tokens {
-        input: u(body.pointer("/usage/prompt_tokens")),
-        output: u(body.pointer("/usage/completion_tokens")),
+        input: u64_of(body.pointer("/usage/prompt_tokens")),
+        output: u64_of(body.pointer("/usage/completion_tokens")),
     };
     Ok((tally, tokens))
 }
 
 /// Every string of a block except identifiers (tool inputs).
-fn strings(ctx: &AnswerContext, value: &mut Value, tally: &mut Tally) -> Result<(), DlpStop> {
+fn strings(
+    ctx: &AnswerContext,
+    value: &mut Value,
+    skip_ids: bool,
+    tally: &mut Tally,
+) -> Result<(), DlpStop> {
     let mut result = Ok(());
-    all_strings(value, &mut |slot| {
+    let walk = if skip_ids { all_strings } else { all_values };
+    walk(value, &mut |slot| {
         if let (Slot::Text(s), Ok(())) = (slot, &result) {
             match TextGuard::whole(ctx, s, Escape::None) {
                 Ok((out, t)) => {
@@ -228,11 +239,11 @@ impl AnthropicStream {
 
     /// One upstream event in, events out.
     pub fn event(&mut self, name: &str, mut data: Value) -> Result<Vec<Out>, DlpStop> {
-        let index = u(data.get("index"));
+        let index = u64_of(data.get("index"));
         match name {
             "message_start" => {
-                self.tokens.input = u(data.pointer("/message/usage/input_tokens"));
-                self.tokens.output = u(data.pointer("/message/usage/output_tokens"));
+                self.tokens.input = u64_of(data.pointer("/message/usage/input_tokens"));
+                self.tokens.output = u64_of(data.pointer("/message/usage/output_tokens"));
             }
             "content_block_start" => {
                 let kind = data
@@ -274,6 +285,16 @@ impl AnthropicStream {
                     "input_json_delta" => "partial_json",
                     _ => "",
                 };
+                if !field.is_empty() && !self.blocks.contains_key(&index) {
+                    // A delta without its block start is still checked, never passed raw.
+                    let escape = if field == "text" {
+                        Escape::None
+                    } else {
+                        Escape::JsonString
+                    };
+                    self.blocks
+                        .insert(index, (TextGuard::new(&self.ctx, escape), field));
+                }
                 if let (false, Some((guard, _))) = (field.is_empty(), self.blocks.get_mut(&index))
                     && let Some(Value::String(s)) =
                         data.get_mut("delta").and_then(|d| d.get_mut(field))
@@ -323,7 +344,7 @@ impl AnthropicStream {
 /// State of a streamed OpenAI answer.
 pub struct OpenaiStream {
     ctx: AnswerContext,
-    content: HashMap<u64, TextGuard>,
+    content: HashMap<(u64, &'static str), TextGuard>,
     tools: HashMap<(u64, u64), TextGuard>,
     /// The client asked for a usage chunk (`stream_options.include_usage`).
     pub client_wants_usage: bool,
@@ -343,107 +364,119 @@ impl OpenaiStream {
         }
     }
 
-    /// One `data:` payload in (`[DONE]` as `None`), chunks out.
+    /// One `data:` payload in (`[DONE]` as `None`), chunks out. A chunk that ends a choice is
+    /// split: its own text first, then what the guards still hold, then the `finish_reason`.
     pub fn chunk(&mut self, data: Option<Value>) -> Result<Vec<Out>, DlpStop> {
         let Some(mut chunk) = data else {
-            let mut out = self.flush_all(None)?;
+            let mut out = self.flush_all()?;
             out.push(Out::Final(None, None));
             return Ok(out);
         };
-        if let Some(usage) = chunk.get("usage").filter(|v| v.is_object()) {
-            self.tokens.input = u(usage.get("prompt_tokens"));
-            self.tokens.output = u(usage.get("completion_tokens"));
-            let no_choices = chunk
-                .get("choices")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty);
-            if no_choices && !self.client_wants_usage {
-                return Ok(Vec::new());
-            }
-            if !self.client_wants_usage
-                && let Some(obj) = chunk.as_object_mut()
-            {
-                obj.remove("usage");
+        let mut usage = None;
+        if let Some(obj) = chunk.as_object_mut()
+            && let Some(u) = obj.remove("usage")
+            && u.is_object()
+        {
+            self.tokens.input = u64_of(u.get("prompt_tokens"));
+            self.tokens.output = u64_of(u.get("completion_tokens"));
+            if self.client_wants_usage {
+                usage = Some(u);
             }
         }
-        let mut before = Vec::new();
+        let mut finishing: Vec<(u64, Value)> = Vec::new();
         let mut meaningful = chunk.get("choices").is_none();
         if let Some(Value::Array(choices)) = chunk.get_mut("choices") {
             for choice in choices.iter_mut() {
-                let ci = u(choice.get("index"));
-                let finished = choice.get("finish_reason").is_some_and(|f| !f.is_null());
-                if let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut) {
-                    for key in delta.keys() {
-                        if !matches!(key.as_str(), "content" | "tool_calls" | "refusal") {
-                            meaningful = true;
-                        }
-                    }
-                    if let Some(Value::String(s)) = delta.get_mut("content") {
+                let ci = u64_of(choice.get("index"));
+                if let Some(f) = choice.get_mut("finish_reason")
+                    && !f.is_null()
+                {
+                    finishing.push((ci, std::mem::take(f)));
+                }
+                let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                if delta
+                    .keys()
+                    .any(|k| !matches!(k.as_str(), "content" | "tool_calls" | "refusal"))
+                {
+                    meaningful = true;
+                }
+                for field in ["content", "refusal"] {
+                    if let Some(Value::String(s)) = delta.get_mut(field) {
                         let g = self
                             .content
-                            .entry(ci)
+                            .entry((ci, field))
                             .or_insert_with(|| TextGuard::new(&self.ctx, Escape::None));
                         *s = g.push(s)?;
                         if s.is_empty() {
-                            delta.remove("content");
+                            delta.remove(field);
                         } else {
                             meaningful = true;
                         }
                     }
-                    if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
-                        for call in calls.iter_mut() {
-                            let ti = u(call.get("index"));
-                            if call.get("id").is_some() || call.pointer("/function/name").is_some()
-                            {
+                }
+                if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
+                    for call in calls.iter_mut() {
+                        let ti = u64_of(call.get("index"));
+                        if call.get("id").is_some() || call.pointer("/function/name").is_some() {
+                            meaningful = true;
+                        }
+                        if let Some(Value::String(args)) = call.pointer_mut("/function/arguments") {
+                            let g = self
+                                .tools
+                                .entry((ci, ti))
+                                .or_insert_with(|| TextGuard::new(&self.ctx, Escape::JsonString));
+                            *args = g.push(args)?;
+                            if !args.is_empty() {
                                 meaningful = true;
-                            }
-                            if let Some(Value::String(args)) =
-                                call.pointer_mut("/function/arguments")
-                            {
-                                let g = self.tools.entry((ci, ti)).or_insert_with(|| {
-                                    TextGuard::new(&self.ctx, Escape::JsonString)
-                                });
-                                *args = g.push(args)?;
-                                if !args.is_empty() {
-                                    meaningful = true;
-                                }
                             }
                         }
                     }
                 }
-                if finished {
-                    meaningful = true;
-                    before.extend(self.flush_choice(ci, &chunk_shell(&Value::Null))?);
-                }
             }
         }
-        // Flushed remainders go out before the chunk that ends their choice.
         let shell = chunk_shell(&chunk);
-        let mut out: Vec<Out> = before
-            .into_iter()
-            .map(|delta| {
-                let mut c = shell.clone();
-                if let Some(Value::Array(ch)) = c.get_mut("choices") {
-                    ch.push(delta);
-                }
-                Out::Event(None, c)
-            })
-            .collect();
-        if meaningful || chunk.get("usage").is_some() {
+        let mut out = Vec::new();
+        if meaningful {
             out.push(Out::Event(None, chunk));
+        }
+        for (ci, finish) in finishing {
+            for delta in self.flush_choice(ci)? {
+                out.push(Out::Event(None, with_choice(&shell, delta)));
+            }
+            out.push(Out::Event(
+                None,
+                with_choice(
+                    &shell,
+                    json!({"index": ci, "delta": {}, "finish_reason": finish}),
+                ),
+            ));
+        }
+        if let Some(u) = usage {
+            match out.last_mut() {
+                Some(Out::Event(_, last)) => last["usage"] = u,
+                _ => {
+                    let mut c = shell.clone();
+                    c["usage"] = u;
+                    out.push(Out::Event(None, c));
+                }
+            }
         }
         Ok(out)
     }
 
     /// Remainders of one choice as delta objects (`{"index", "delta", "finish_reason": null}`).
-    fn flush_choice(&mut self, ci: u64, _shell: &Value) -> Result<Vec<Value>, DlpStop> {
+    fn flush_choice(&mut self, ci: u64) -> Result<Vec<Value>, DlpStop> {
         let mut deltas = Vec::new();
-        if let Some(mut g) = self.content.remove(&ci) {
-            let rest = g.finish()?;
-            self.tally.add(&g);
-            if !rest.is_empty() {
-                deltas
-                    .push(json!({"index": ci, "delta": {"content": rest}, "finish_reason": null}));
+        for field in ["content", "refusal"] {
+            if let Some(mut g) = self.content.remove(&(ci, field)) {
+                let rest = g.finish()?;
+                self.tally.add(&g);
+                if !rest.is_empty() {
+                    deltas
+                        .push(json!({"index": ci, "delta": {field: rest}, "finish_reason": null}));
+                }
             }
         }
         let mut keys: Vec<(u64, u64)> = self.tools.keys().filter(|k| k.0 == ci).copied().collect();
@@ -461,30 +494,31 @@ impl OpenaiStream {
         Ok(deltas)
     }
 
-    fn flush_all(&mut self, shell: Option<&Value>) -> Result<Vec<Out>, DlpStop> {
+    /// What every guard still holds, at the end of a stream that never said `finish_reason`.
+    fn flush_all(&mut self) -> Result<Vec<Out>, DlpStop> {
         let mut choices: Vec<u64> = self
             .content
             .keys()
-            .copied()
+            .map(|k| k.0)
             .chain(self.tools.keys().map(|k| k.0))
             .collect();
         choices.sort_unstable();
         choices.dedup();
-        let shell = shell
-            .cloned()
-            .unwrap_or_else(|| json!({"object": "chat.completion.chunk", "choices": []}));
+        let shell = json!({"object": "chat.completion.chunk", "choices": []});
         let mut out = Vec::new();
         for ci in choices {
-            for delta in self.flush_choice(ci, &shell)? {
-                let mut c = shell.clone();
-                if let Some(Value::Array(ch)) = c.get_mut("choices") {
-                    ch.push(delta);
-                }
-                out.push(Out::Event(None, c));
+            for delta in self.flush_choice(ci)? {
+                out.push(Out::Event(None, with_choice(&shell, delta)));
             }
         }
         Ok(out)
     }
+}
+
+fn with_choice(shell: &Value, choice: Value) -> Value {
+    let mut c = shell.clone();
+    c["choices"] = json!([choice]);
+    c
 }
 
 /// A chunk's identifying fields with no choices (for synthetic chunks).
@@ -496,4 +530,76 @@ fn chunk_shell(chunk: &Value) -> Value {
         }
     }
     shell
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn ctx(vault: PlaceholderVault) -> AnswerContext {
+        AnswerContext {
+            scanner: Scanner::new().unwrap(),
+            dlp: Some(Arc::new(DlpConfig::default())),
+            vault: Arc::new(vault),
+        }
+    }
+
+    fn texts(out: &[Out]) -> String {
+        let mut s = String::new();
+        for o in out {
+            if let Out::Event(_, v) = o {
+                for c in v["choices"].as_array().into_iter().flatten() {
+                    for f in ["content", "refusal"] {
+                        if let Some(t) = c["delta"][f].as_str() {
+                            s.push_str(t);
+                        }
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn openai_finish_chunks_keep_the_order_and_refusals_are_restored() {
+        let mut vault = PlaceholderVault::new();
+        let p = vault.placeholder(covault_scan::EntityType::EmailAddress, "a@b.example");
+        let mut st = OpenaiStream::new(ctx(vault), true);
+        let chunk = |delta: Value, finish: Value| {
+            json!({"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "usage": null})
+        };
+        let mut out = st
+            .chunk(Some(chunk(json!({"content": "write to "}), Value::Null)))
+            .unwrap();
+        out.extend(
+            st.chunk(Some(chunk(
+                json!({"content": format!("{p} now")}),
+                json!("stop"),
+            )))
+            .unwrap(),
+        );
+        out.extend(
+            st.chunk(Some(chunk(
+                json!({"refusal": format!("no {p}")}),
+                json!("stop"),
+            )))
+            .unwrap(),
+        );
+        assert_eq!(texts(&out), "write to a@b.example nowno a@b.example");
+        // The finish_reason comes last, after every remainder.
+        let finishes: Vec<usize> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| matches!(o, Out::Event(_, v) if v["choices"][0]["finish_reason"] == "stop"))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(finishes.len(), 2);
+        let last_text = out
+            .iter()
+            .rposition(|o| matches!(o, Out::Event(_, v) if v["choices"][0]["delta"]["content"].is_string()))
+            .unwrap();
+        assert!(finishes[0] > last_text);
+    }
 }

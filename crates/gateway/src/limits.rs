@@ -156,6 +156,9 @@ impl Limits {
                 .streams
                 .lock()
                 .map_err(|_| GatewayError::new(crate::error::Problem::Internal, "limits lock"))?;
+            if map.len() > 10_000 {
+                map.retain(|_, c| c.load(Ordering::Acquire) > 0);
+            }
             Arc::clone(map.entry(user.to_owned()).or_default())
         };
         let now = counter.fetch_add(1, Ordering::AcqRel);

@@ -52,16 +52,25 @@ pub struct Refusal {
 /// `covault://` references in a request, in order of first appearance, deduplicated.
 pub fn file_refs(dialect: Dialect, body: &mut Value) -> Vec<String> {
     let mut refs: Vec<String> = Vec::new();
-    visit_request(dialect, body, &mut |slot| {
-        let text = match slot {
-            Slot::Text(s) | Slot::JsonText(s) => s,
-            Slot::Binary(_) => return,
-        };
+    let mut note = |text: &str| {
         for (_, _, path) in references(text) {
             if !refs.iter().any(|r| r == path) {
                 refs.push(path.to_owned());
             }
         }
+    };
+    visit_request(dialect, body, &mut |slot| match slot {
+        Slot::Text(s) => note(s),
+        // Arguments are JSON: look inside its strings, unescaped, as `prepare` will.
+        Slot::JsonText(s) => match serde_json::from_str::<Value>(s) {
+            Ok(mut v) => crate::walk::all_values(&mut v, &mut |inner| {
+                if let Slot::Text(t) = inner {
+                    note(t);
+                }
+            }),
+            Err(_) => note(s),
+        },
+        Slot::Binary(_) => {}
     });
     refs
 }
@@ -160,7 +169,7 @@ pub fn prepare(
         Slot::Text(s) => process(s),
         Slot::JsonText(s) => match serde_json::from_str::<Value>(s) {
             Ok(mut v) => {
-                crate::walk::all_strings(&mut v, &mut |inner| {
+                crate::walk::all_values(&mut v, &mut |inner| {
                     if let Slot::Text(t) = inner {
                         process(t);
                     }
@@ -269,6 +278,56 @@ fn expand(text: &mut String, files: &HashMap<String, FileText>) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn provider() -> ProviderConfig {
+        ProviderConfig {
+            name: "p".into(),
+            kind: crate::config::ProviderKind::Anthropic,
+            base_url: "http://127.0.0.1:1".into(),
+            clearance: Tier::Internal,
+            zero_retention: false,
+            residency: None,
+            models: vec!["m".into()],
+            timeout_secs: 10,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            monthly_tokens: None,
+        }
+    }
+
+    fn run(dialect: Dialect, body: Value) -> Result<Prepared, Refusal> {
+        let scanner = Scanner::new().unwrap();
+        prepare(
+            dialect,
+            body,
+            &HashMap::new(),
+            &scanner,
+            &ClassificationPolicy::default(),
+            &GatewayConfig::default(),
+            &provider(),
+        )
+    }
+
+    #[test]
+    fn tool_inputs_are_scanned_whatever_their_field_names() {
+        let body = serde_json::json!({"model": "m", "messages": [{"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t1", "name": "lookup",
+             "input": {"name": "Maria Garcia", "id": "SSN 536-22-8741"}}]}]});
+        let refused = run(Dialect::Anthropic, body).err().unwrap();
+        assert_eq!(refused.blocked.get("US_SSN"), Some(&1));
+        let body = serde_json::json!({"model": "m", "messages": [{"role": "assistant", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "send",
+             "arguments": "{\"name\": \"write to bob.jones@example.com\"}"}}]}],
+            "tools": [{"type": "function", "function": {"name": "send",
+             "description": "mails alice.smith@example.com"}}]});
+        let p = run(Dialect::Openai, body).ok().unwrap();
+        let text = p.body.to_string();
+        assert!(
+            !text.contains("bob.jones@") && !text.contains("alice.smith@"),
+            "{text}"
+        );
+        assert_eq!(p.redactions.get("EMAIL_ADDRESS"), Some(&2));
+    }
 
     #[test]
     fn references_are_found_and_trimmed() {

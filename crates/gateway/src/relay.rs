@@ -56,7 +56,24 @@ pub(crate) fn start(
         Dialect::Anthropic => Machine::Anthropic(AnthropicStream::new(ctx)),
         Dialect::Openai => Machine::Openai(OpenaiStream::new(ctx, client_wants_usage)),
     };
-    tokio::spawn(relay(gw, dialect, response, machine, grant, call, slot, tx));
+    // Should the relay task die, its supervisor still records the call.
+    let fallback = grant.for_failure();
+    let vault = Arc::clone(&gw.vault);
+    let task = tokio::spawn(relay(gw, dialect, response, machine, grant, call, slot, tx));
+    tokio::spawn(async move {
+        if let Err(e) = task.await
+            && e.is_panic()
+        {
+            tracing::error!("a streamed AI call's relay task failed");
+            let outcome = covault_guard::AiOutcome {
+                failure: Some("internal_error".into()),
+                ..covault_guard::AiOutcome::default()
+            };
+            if let Err(e) = vault.finish_ai(fallback, outcome).await {
+                tracing::error!(error = %e, "could not audit a failed streamed AI call");
+            }
+        }
+    });
     let stream = tokio_stream_from(rx);
     Sse::new(stream).into_response()
 }
@@ -122,11 +139,12 @@ async fn relay(
                 break "upstream_timeout".into();
             }
             Ok(None) => {
-                break if upstream_error {
-                    "upstream_error".into()
-                } else {
-                    "upstream_incomplete".into()
-                };
+                if upstream_error {
+                    break "upstream_error".into();
+                }
+                let e = GatewayError::new(Problem::Upstream, "the provider's stream ended early");
+                let _ = tx.send(Ok(error_event(dialect, &e))).await;
+                break "upstream_incomplete".into();
             }
             Ok(Some(Err(_))) => {
                 let e = GatewayError::new(Problem::Upstream, "the provider's stream broke off");

@@ -259,13 +259,15 @@ async fn run(
                 "the prompt could not be scanned, so it was not sent",
             )
         };
-        if bytes.len() > 64 * 1024 {
-            tokio::task::spawn_blocking(work)
-                .await
-                .map_err(|_| failed())?
+        let done = if bytes.len() > 64 * 1024 {
+            tokio::task::spawn_blocking(work).await.ok()
         } else {
             // A scanner fault refuses the request; it never lets the prompt through unscanned.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|_| failed())?
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).ok()
+        };
+        match done {
+            Some(p) => p,
+            None => return Err(refuse(gw, caller, &facts, failed(), None).await),
         }
     };
     let scan_us = scan_started.elapsed().as_micros() as u64;
@@ -306,9 +308,13 @@ async fn run(
         let e = GatewayError::from(e);
         return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await);
     }
-    let key = match gw.vault.provider_key(&facts.provider.name).await? {
-        Some(k) => k,
-        None => {
+    let key = match gw.vault.provider_key(&facts.provider.name).await {
+        Ok(Some(k)) => k,
+        Err(e) => {
+            let e = GatewayError::from(e);
+            return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await);
+        }
+        Ok(None) => {
             let e = GatewayError::new(
                 Problem::Upstream,
                 format!(
@@ -327,26 +333,44 @@ async fn run(
             .pointer("/stream_options/include_usage")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        prepared.body["stream_options"] = json!({ "include_usage": true });
+        match prepared.body.get_mut("stream_options") {
+            Some(Value::Object(options)) => {
+                options.insert("include_usage".into(), Value::Bool(true));
+            }
+            _ => prepared.body["stream_options"] = json!({ "include_usage": true }),
+        }
     }
-    let upstream_body = serde_json::to_vec(&prepared.body)
-        .map_err(|_| GatewayError::new(Problem::Internal, "could not encode the request"))?;
-    let rb = upstream::request(
-        &gw.http,
-        facts.provider,
-        &key,
-        endpoint.path(),
-        headers,
-        upstream_body,
-        stream,
-    )?;
+    let built = serde_json::to_vec(&prepared.body)
+        .map_err(|_| GatewayError::new(Problem::Internal, "could not encode the request"))
+        .and_then(|body| {
+            upstream::request(
+                &gw.http,
+                facts.provider,
+                &key,
+                endpoint.path(),
+                headers,
+                body,
+                stream,
+            )
+        });
     drop(key);
+    let rb = match built {
+        Ok(rb) => rb,
+        Err(e) => return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await),
+    };
+    // From here the call is in flight: if the client goes away (the handler is dropped), the
+    // pending grant still records it.
+    let mut pending = Pending {
+        gw: Arc::clone(gw),
+        grant: Some(grant),
+    };
     let pre_upstream_us = started.elapsed().as_micros() as u64;
     let sent = Instant::now();
     let response = match tokio::time::timeout(facts.provider.timeout(), rb.send()).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             let err = upstream::transport_error(facts.provider, &e);
+            let grant = pending.take()?;
             return Err(finish_failed(gw, grant, &facts, &prepared, err, started).await);
         }
         Err(_) => {
@@ -354,6 +378,7 @@ async fn run(
                 Problem::Timeout,
                 format!("provider `{}` did not answer in time", facts.provider.name),
             );
+            let grant = pending.take()?;
             return Err(finish_failed(gw, grant, &facts, &prepared, err, started).await);
         }
     };
@@ -391,14 +416,50 @@ async fn run(
             dialect,
             response,
             ctx,
-            grant,
+            pending.take()?,
             call,
             slot,
             client_wants_usage,
         ));
     }
     drop(slot);
-    whole_answer(gw, dialect, response, ctx, grant, call).await
+    whole_answer(gw, dialect, response, ctx, &mut pending, call).await
+}
+
+/// The grant of a call that went out and has not been recorded yet. Dropped with the grant
+/// still inside — the client went away and the handler was cancelled — it records the call as
+/// `client_disconnected` (dropping the upstream request, which cancels it).
+struct Pending {
+    gw: Arc<Gateway>,
+    grant: Option<AiGrant>,
+}
+
+impl Pending {
+    fn take(&mut self) -> Result<AiGrant, GatewayError> {
+        self.grant
+            .take()
+            .ok_or_else(|| GatewayError::new(Problem::Internal, "the call was recorded twice"))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let Some(grant) = self.grant.take() else {
+            return;
+        };
+        let vault = Arc::clone(&self.gw.vault);
+        let outcome = AiOutcome {
+            failure: Some("client_disconnected".into()),
+            ..AiOutcome::default()
+        };
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(e) = vault.finish_ai(grant, outcome).await {
+                    tracing::error!(error = %e, "could not audit an abandoned AI call");
+                }
+            });
+        }
+    }
 }
 
 /// Content-free facts of one call, for its audit event.
@@ -599,10 +660,11 @@ async fn whole_answer(
     dialect: Dialect,
     response: reqwest::Response,
     ctx: AnswerContext,
-    grant: AiGrant,
+    pending: &mut Pending,
     call: CallRecord,
 ) -> Result<Response, GatewayError> {
     let status = response.status();
+    let passed_headers = passthrough_headers(response.headers());
     let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -619,7 +681,7 @@ async fn whole_answer(
                 Some(e.code().into()),
                 Value::Null,
             );
-            gw.vault.finish_ai(grant, outcome).await?;
+            gw.vault.finish_ai(pending.take()?, outcome).await?;
             return Err(e);
         }
     };
@@ -632,8 +694,11 @@ async fn whole_answer(
             Some(format!("upstream_status_{}", status.as_u16())),
             json!({ "upstream_status": status.as_u16() }),
         );
-        gw.vault.finish_ai(grant, outcome).await?;
-        return Ok((status_code, [(header::CONTENT_TYPE, content_type)], body).into_response());
+        gw.vault.finish_ai(pending.take()?, outcome).await?;
+        let mut response =
+            (status_code, [(header::CONTENT_TYPE, content_type)], body).into_response();
+        response.headers_mut().extend(passed_headers);
+        return Ok(response);
     }
     let mut value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -645,7 +710,7 @@ async fn whole_answer(
                 Some("upstream_bad_answer".into()),
                 Value::Null,
             );
-            gw.vault.finish_ai(grant, outcome).await?;
+            gw.vault.finish_ai(pending.take()?, outcome).await?;
             return Err(e);
         }
     };
@@ -672,7 +737,7 @@ async fn whole_answer(
                 Some("dlp_stopped".into()),
                 Value::Null,
             );
-            gw.vault.finish_ai(grant, outcome).await?;
+            gw.vault.finish_ai(pending.take()?, outcome).await?;
             return Err(GatewayError::new(
                 Problem::Blocked,
                 format!("the answer was withheld: {stop}"),
@@ -687,9 +752,31 @@ async fn whole_answer(
     };
     gw.limits.charge(&call.user, &call.provider, charged.output);
     let outcome = call.outcome(charged, &tally, None, Value::Null);
-    gw.vault.finish_ai(grant, outcome).await?;
+    gw.vault.finish_ai(pending.take()?, outcome).await?;
     let _ = dialect;
     Ok((status_code, axum::Json(value)).into_response())
+}
+
+/// Provider headers a client's retry logic relies on (never credentials or cookies).
+fn passthrough_headers(headers: &reqwest::header::HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        let n = name.as_str();
+        let keep = matches!(
+            n,
+            "retry-after" | "retry-after-ms" | "x-should-retry" | "request-id" | "x-request-id"
+        ) || n.starts_with("anthropic-ratelimit-")
+            || n.starts_with("x-ratelimit-");
+        if keep
+            && let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(name.as_ref()),
+                axum::http::HeaderValue::from_bytes(value.as_bytes()),
+            )
+        {
+            out.insert(name, value);
+        }
+    }
+    out
 }
 
 async fn read_limited(

@@ -49,7 +49,18 @@ pub fn request(
             if !client_headers.contains_key("anthropic-version") {
                 rb = rb.header("anthropic-version", ANTHROPIC_VERSION);
             }
-            rb = rb.header("x-api-key", key.expose_secret());
+            let mut value =
+                reqwest::header::HeaderValue::from_str(key.expose_secret()).map_err(|_| {
+                    GatewayError::new(
+                        Problem::Internal,
+                        format!(
+                            "the API key of provider `{}` is not a valid header value",
+                            provider.name
+                        ),
+                    )
+                })?;
+            value.set_sensitive(true);
+            rb = rb.header("x-api-key", value);
         }
         ProviderKind::Openai => {
             rb = rb.bearer_auth(key.expose_secret());

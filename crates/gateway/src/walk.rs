@@ -36,6 +36,14 @@ const IDENTIFIERS: &[&str] = &[
 pub fn visit_request(dialect: Dialect, body: &mut Value, visit: &mut dyn FnMut(Slot<'_>)) {
     match dialect {
         Dialect::Anthropic => {
+            // Tool descriptions are prompt text too.
+            if let Some(Value::Array(tools)) = body.get_mut("tools") {
+                for t in tools {
+                    if let Some(Value::String(d)) = t.get_mut("description") {
+                        visit(Slot::Text(d));
+                    }
+                }
+            }
             if let Some(system) = body.get_mut("system") {
                 anthropic_content(system, visit);
             }
@@ -48,6 +56,19 @@ pub fn visit_request(dialect: Dialect, body: &mut Value, visit: &mut dyn FnMut(S
             }
         }
         Dialect::Openai => {
+            if let Some(Value::Array(tools)) = body.get_mut("tools") {
+                for t in tools {
+                    if let Some(Value::String(d)) = t.pointer_mut("/function/description") {
+                        visit(Slot::Text(d));
+                    }
+                }
+            }
+            if let Some(prediction) = body
+                .get_mut("prediction")
+                .and_then(|p| p.get_mut("content"))
+            {
+                openai_content(prediction, visit);
+            }
             if let Some(Value::Array(messages)) = body.get_mut("messages") {
                 for m in messages {
                     if let Some(content) = m.get_mut("content") {
@@ -101,7 +122,7 @@ fn anthropic_block(block: &mut Value, visit: &mut dyn FnMut(Slot<'_>)) {
         }
         "tool_use" | "server_tool_use" => {
             if let Some(input) = block.get_mut("input") {
-                all_strings(input, visit);
+                all_values(input, visit);
             }
         }
         "tool_result" => {
@@ -177,19 +198,29 @@ fn openai_content(content: &mut Value, visit: &mut dyn FnMut(Slot<'_>)) {
     }
 }
 
-/// Every string inside `value` except identifier fields.
+/// Every string inside `value` except identifier fields (block structure).
 pub fn all_strings(value: &mut Value, visit: &mut dyn FnMut(Slot<'_>)) {
+    strings(value, true, visit);
+}
+
+/// Every string inside `value`, whatever its key (tool inputs and arguments: a field called
+/// `name` or `id` there holds data, not structure).
+pub fn all_values(value: &mut Value, visit: &mut dyn FnMut(Slot<'_>)) {
+    strings(value, false, visit);
+}
+
+fn strings(value: &mut Value, skip_ids: bool, visit: &mut dyn FnMut(Slot<'_>)) {
     match value {
         Value::String(s) => visit(Slot::Text(s)),
         Value::Array(items) => {
             for v in items {
-                all_strings(v, visit);
+                strings(v, skip_ids, visit);
             }
         }
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if !IDENTIFIERS.contains(&k.as_str()) {
-                    all_strings(v, visit);
+                if !skip_ids || !IDENTIFIERS.contains(&k.as_str()) {
+                    strings(v, skip_ids, visit);
                 }
             }
         }

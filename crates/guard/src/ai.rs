@@ -33,6 +33,18 @@ pub struct AiGrant {
     provider: String,
 }
 
+impl AiGrant {
+    /// A second handle on the same call, for a supervisor that records the call should the task
+    /// holding the grant die before finishing it. Finish only one of the two.
+    pub fn for_failure(&self) -> AiGrant {
+        AiGrant {
+            event: self.event.clone(),
+            principal_id: self.principal_id.clone(),
+            provider: self.provider.clone(),
+        }
+    }
+}
+
 /// How a call ended, for its audit event (counts only).
 #[derive(Clone, Debug, Default)]
 pub struct AiOutcome {

@@ -91,6 +91,8 @@ pub struct StreamDlp {
     found: Vec<Finding>,
     /// Starts of the findings of the current line masked before it ended.
     masked_starts: Vec<usize>,
+    /// Bytes of `line` already searched for canaries.
+    canary_pos: usize,
 }
 
 impl StreamDlp {
@@ -108,6 +110,7 @@ impl StreamDlp {
             late: 0,
             found: Vec::new(),
             masked_starts: Vec::new(),
+            canary_pos: 0,
         }
     }
 
@@ -129,6 +132,7 @@ impl StreamDlp {
     /// Feeds a chunk; returns the text that may now be emitted.
     pub fn push(&mut self, chunk: &str) -> Result<String, DlpStop> {
         self.line.push_str(chunk);
+        self.check_canaries()?;
         let mut out = String::new();
         while let Some(len) = segment::next_cut(self.line.as_bytes(), false) {
             self.release_segment(len, &mut out)?;
@@ -156,12 +160,25 @@ impl StreamDlp {
         self.config.hold.max(longest.unwrap_or(0))
     }
 
-    fn check_canaries(&self, from: usize) -> Result<(), DlpStop> {
-        let mut start = from.saturating_sub(self.hold());
+    /// Searches the text added since the last search (with the overlap a canary split across
+    /// chunks needs).
+    fn check_canaries(&mut self) -> Result<(), DlpStop> {
+        let longest = self
+            .config
+            .canaries
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0);
+        if longest == 0 {
+            return Ok(());
+        }
+        let mut start = self.canary_pos.saturating_sub(longest - 1);
         while !self.line.is_char_boundary(start) {
             start -= 1;
         }
         let window = &self.line[start..];
+        self.canary_pos = self.line.len();
         if self
             .config
             .canaries
@@ -202,7 +219,6 @@ impl StreamDlp {
 
     /// A whole segment at the start of `line`: scan it, emit its unreleased part.
     fn release_segment(&mut self, len: usize, out: &mut String) -> Result<(), DlpStop> {
-        self.check_canaries(len.min(self.line.len()))?;
         self.scan(0, len);
         let late: Vec<EntityType> = self
             .found
@@ -220,17 +236,26 @@ impl StreamDlp {
                 return Err(DlpStop::Sensitive(counts));
             }
         }
-        self.emit(self.released, len, out)?;
+        // A forced cut of a long line may fall before text released early: that part is not
+        // emitted again, and what lies past the cut stays released.
+        if self.released < len {
+            self.emit(self.released, len, out)?;
+        }
         self.line.drain(..len);
-        self.released = 0;
+        self.released = self.released.saturating_sub(len);
         self.scanned_to = 0;
-        self.masked_starts.clear();
+        self.canary_pos = self.canary_pos.saturating_sub(len);
+        self.masked_starts = self
+            .masked_starts
+            .iter()
+            .filter(|&&s| s >= len)
+            .map(|s| s - len)
+            .collect();
         Ok(())
     }
 
     /// The tail of an unfinished line: release what lies `hold` bytes behind its end.
     fn release_early(&mut self, hold: usize, out: &mut String) -> Result<(), DlpStop> {
-        self.check_canaries(self.line.len())?;
         let mut from = self.released.saturating_sub(LEFT_CONTEXT);
         while !self.line.is_char_boundary(from) {
             from -= 1;
@@ -311,8 +336,10 @@ impl StreamDlp {
         let inside: Vec<(usize, usize, EntityType)> = self
             .found
             .iter()
-            .filter(|f| f.start >= from && f.end <= to)
-            .map(|f| (f.start, f.end, f.kind))
+            // A late finding (begun in released text) is masked from `from` on.
+            .filter(|f| f.end > from && f.start < to && f.end <= to)
+            .filter(|f| f.start >= from || !self.masked_starts.contains(&f.start))
+            .map(|f| (f.start.max(from), f.end, f.kind))
             .collect();
         if !inside.is_empty() && self.config.action == DlpAction::Stop {
             let mut counts = BTreeMap::new();
@@ -356,10 +383,33 @@ mod tests {
     use std::sync::Arc;
 
     fn dlp(config: DlpConfig) -> StreamDlp {
-        StreamDlp::new(
-            Scanner::with_config(ScanConfig::default()).unwrap(),
-            Arc::new(config),
-        )
+        static SCANNER: std::sync::LazyLock<Scanner> =
+            std::sync::LazyLock::new(|| Scanner::with_config(ScanConfig::default()).unwrap());
+        StreamDlp::new(SCANNER.clone(), Arc::new(config))
+    }
+
+    #[test]
+    fn long_lines_and_canaries_anywhere() {
+        // Over MAX_SEGMENT without a newline, streamed word by word: nothing is lost or doubled.
+        let mut text = String::new();
+        while text.len() < 3 * segment::MAX_SEGMENT {
+            text.push_str("the quick brown fox jumps over the lazy dog. ");
+        }
+        text.push_str(&format!("Card {CARD} here. "));
+        let mut d = dlp(DlpConfig::default());
+        let mut out = String::new();
+        for w in text.split_inclusive(' ') {
+            out.push_str(&d.push(w).unwrap());
+        }
+        out.push_str(&d.finish().unwrap());
+        assert_eq!(out, text.replace(CARD, "[REDACTED_CREDIT_CARD]"));
+        // A canary early in one big chunk is found.
+        let cfg = DlpConfig {
+            canaries: vec!["CANARY-7f3a9c".into()],
+            ..DlpConfig::default()
+        };
+        let whole = format!("CANARY-7f3a9c {}", "x ".repeat(200));
+        assert_eq!(run(&mut dlp(cfg), &[&whole]), Err(DlpStop::Canary));
     }
 
     fn run(d: &mut StreamDlp, chunks: &[&str]) -> Result<String, DlpStop> {
