@@ -134,6 +134,10 @@ async fn start_fixture() -> String {
         .route("/v1/messages", post(fixture_anthropic));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    // Small SSE writes must not wait for ACKs (Nagle), as on a real provider's edge.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }

@@ -43,7 +43,15 @@ pub struct Gateway {
     dlp: Option<DlpConfig>,
     http: reqwest::Client,
     limits: limits::Limits,
+    /// Provider keys opened from the keyring, kept for [`KEY_CACHE`] (a database read and an
+    /// unseal per request otherwise). Zeroized when replaced or dropped.
+    keys: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, secrecy::SecretString)>,
+    >,
 }
+
+/// How long an opened provider key is reused.
+const KEY_CACHE: Duration = Duration::from_secs(60);
 
 /// Errors starting the gateway.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +99,26 @@ impl Gateway {
             dlp,
             http,
             limits,
+            keys: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// The API key of a provider (cached for a minute).
+    async fn provider_key(
+        &self,
+        name: &str,
+    ) -> Result<Option<secrecy::SecretString>, covault_guard::GuardError> {
+        if let Ok(keys) = self.keys.lock()
+            && let Some((at, key)) = keys.get(name)
+            && at.elapsed() < KEY_CACHE
+        {
+            return Ok(Some(key.clone()));
+        }
+        let key = self.vault.provider_key(name).await?;
+        if let (Some(k), Ok(mut keys)) = (&key, self.keys.lock()) {
+            keys.insert(name.to_owned(), (std::time::Instant::now(), k.clone()));
+        }
+        Ok(key)
     }
 
     /// The configuration in force.

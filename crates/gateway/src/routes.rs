@@ -308,7 +308,7 @@ async fn run(
         let e = GatewayError::from(e);
         return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await);
     }
-    let key = match gw.vault.provider_key(&facts.provider.name).await {
+    let key = match gw.provider_key(&facts.provider.name).await {
         Ok(Some(k)) => k,
         Err(e) => {
             let e = GatewayError::from(e);

@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router, middleware};
 use axum_server::Handle;
+use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::RustlsConfig;
 use covault_guard::Vault;
 use tower_http::request_id::{
@@ -126,12 +127,16 @@ impl Application {
                     RustlsConfig::from_config(Arc::new(tls)),
                 )
                 .map_err(ServerError::Serve)?
+                .map(|tls| tls.acceptor(NoDelayAcceptor))
                 .handle(handle.clone());
                 tokio::spawn(server.serve(app))
             }
             None => {
+                // TCP_NODELAY: streamed answers are many small writes; without it each waits
+                // for the client's delayed ACK (~40 ms).
                 let server = axum_server::from_tcp(listener)
                     .map_err(ServerError::Serve)?
+                    .acceptor(NoDelayAcceptor)
                     .handle(handle.clone());
                 tokio::spawn(server.serve(app))
             }

@@ -42,6 +42,13 @@ pub(crate) enum Job {
         at_ms: i64,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// AI usage (tokens and requests per subject and month), with the call's audit event when
+    /// the call has ended (none for the reservation before it goes out).
+    Usage {
+        rows: Vec<(String, String, i64, i64)>,
+        event: Option<Box<PreparedEvent>>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Record a token's last use.
     TouchToken {
         id: String,
@@ -109,6 +116,7 @@ fn unrun(job: Job) -> Done {
         Job::Version { reply, .. } => Done::Version(reply, Err(never())),
         Job::Audit { reply, .. }
         | Job::EnsureFile { reply, .. }
+        | Job::Usage { reply, .. }
         | Job::TouchToken { reply, .. } => Done::Unit(reply, Err(never())),
     }
 }
@@ -226,6 +234,23 @@ fn run_job(
                 .map_err(StoreError::from);
             Ok(Done::Unit(reply, result))
         }
+        Job::Usage { rows, event, reply } => {
+            if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+                return Ok(Done::Unit(reply, Err(e.into())));
+            }
+            let head = chain.head();
+            let result = usage(tx, chain, &rows, event.as_deref());
+            let closed = if result.is_ok() {
+                tx.execute_batch("RELEASE job")
+            } else {
+                chain.reset(head);
+                tx.execute_batch("ROLLBACK TO job; RELEASE job")
+            };
+            match closed {
+                Ok(()) => Ok(Done::Unit(reply, result)),
+                Err(e) => Err(Box::new((Done::Unit(reply, result), e.to_string()))),
+            }
+        }
         Job::TouchToken {
             id,
             at_ms,
@@ -242,6 +267,26 @@ fn run_job(
             Ok(Done::Unit(reply, result))
         }
     }
+}
+
+fn usage(
+    tx: &Connection,
+    chain: &mut Chain,
+    rows: &[(String, String, i64, i64)],
+    event: Option<&PreparedEvent>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO ai_usage (subject, month, tokens, requests) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (subject, month) DO UPDATE SET tokens = ai_usage.tokens + excluded.tokens, \
+           requests = ai_usage.requests + excluded.requests",
+    )?;
+    for (subject, month, tokens, requests) in rows {
+        stmt.execute(params![subject, month, tokens, requests])?;
+    }
+    if let Some(event) = event {
+        chain.append_prepared(tx, event)?;
+    }
+    Ok(())
 }
 
 fn commit_version(

@@ -78,7 +78,7 @@ impl SqliteMetadata {
         })
     }
 
-    async fn submit<T>(
+    pub(crate) async fn submit<T>(
         &self,
         job: Job,
         reply: oneshot::Receiver<Result<T, StoreError>>,

@@ -1,13 +1,18 @@
-//! [`GatewayStore`] for SQLite: provider keys and usage, through sqlx.
+//! [`GatewayStore`] for SQLite: provider keys through sqlx; usage and the calls' audit events
+//! through the group committer (one durable commit for many concurrent calls).
 
 use async_trait::async_trait;
 use covault_audit::AuditEvent;
 use sqlx::Row;
 
 use crate::StoreError;
+use crate::audit_log::PreparedEvent;
 use crate::audit_log::append_sqlx;
+use crate::committer::Job;
 use crate::gateway::{GatewayStore, Usage, UsageDelta};
 use crate::sqlite::SqliteMetadata;
+use covault_audit::ChainHasher;
+use tokio::sync::oneshot;
 
 #[async_trait]
 impl GatewayStore for SqliteMetadata {
@@ -69,19 +74,17 @@ impl GatewayStore for SqliteMetadata {
     }
 
     async fn reserve_ai_call(&self, subjects: &[String], month: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for subject in subjects {
-            sqlx::query(
-                "INSERT INTO ai_usage (subject, month, tokens, requests) VALUES ($1, $2, 0, 1) \
-                 ON CONFLICT (subject, month) DO UPDATE SET requests = ai_usage.requests + 1",
-            )
-            .bind(subject.clone())
-            .bind(month.to_owned())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        let rows = subjects
+            .iter()
+            .map(|s| (s.clone(), month.to_owned(), 0, 1))
+            .collect();
+        let job = Job::Usage {
+            rows,
+            event: None,
+            reply,
+        };
+        self.submit(job, answer).await
     }
 
     async fn record_ai_call(
@@ -89,21 +92,18 @@ impl GatewayStore for SqliteMetadata {
         event: &AuditEvent,
         usage: &[UsageDelta],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for u in usage {
-            sqlx::query(
-                "INSERT INTO ai_usage (subject, month, tokens, requests) VALUES ($1, $2, $3, 0) \
-                 ON CONFLICT (subject, month) DO UPDATE SET tokens = ai_usage.tokens + excluded.tokens",
-            )
-            .bind(u.subject.clone())
-            .bind(u.month.clone())
-            .bind(u.tokens)
-            .execute(&mut *tx)
-            .await?;
-        }
-        append_sqlx(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        let rows = usage
+            .iter()
+            .map(|u| (u.subject.clone(), u.month.clone(), u.tokens, 0))
+            .collect();
+        let prepared = PreparedEvent::new(event, &mut ChainHasher::default());
+        let job = Job::Usage {
+            rows,
+            event: Some(Box::new(prepared)),
+            reply,
+        };
+        self.submit(job, answer).await
     }
 
     async fn usage(&self, subject: &str, month: &str) -> Result<Usage, StoreError> {
