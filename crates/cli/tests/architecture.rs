@@ -73,7 +73,8 @@ fn pure_crates_do_no_io() {
 fn the_server_cannot_reach_the_store() {
     assert!(!dependencies("server").contains("covault-store"));
     assert!(!dependencies("cli").contains("covault-store"));
-    for krate in ["server", "cli"] {
+    assert!(!dependencies("gateway").contains("covault-store"));
+    for krate in ["server", "cli", "gateway"] {
         let mut files = Vec::new();
         rust_files(
             &workspace_root().join("crates").join(krate).join("src"),
