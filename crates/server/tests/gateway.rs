@@ -631,22 +631,29 @@ async fn a_client_that_goes_away_cancels_the_upstream_call() {
             .await
             .expect("the provider's stream was not cancelled");
     }
-    // Both calls are audited as ended by the client.
-    let mut tries = 0;
-    loop {
-        let n = gw
-            .ai_events()
+    // Both calls are audited as ended by the client (followed through the log itself).
+    let mut follow = gw
+        .vault
+        .audit_follow(
+            &gw.operator,
+            AuditQuery {
+                action: Some("ai.send".into()),
+                after_seq: Some(0),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut seen = 0;
+    while seen < 2 {
+        let batch = tokio::time::timeout(std::time::Duration::from_secs(20), follow.next())
             .await
+            .expect("the disconnected calls were not audited")
+            .unwrap();
+        seen += batch
             .iter()
-            .filter(|e| e.reason == "client_disconnected")
+            .filter(|e| e.event().unwrap().reason == "client_disconnected")
             .count();
-        if n == 2 {
-            break;
-        }
-        tries += 1;
-        assert!(tries < 200, "the disconnected calls were not audited");
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
