@@ -231,6 +231,10 @@ fn covault(bin: &Path, fixture: &str) -> (Proc, String, String) {
             "requests_per_minute_per_user = 100000000",
         ),
         (
+            "tokens_per_minute_per_token = 1000000",
+            "tokens_per_minute_per_token = 4000000000",
+        ),
+        (
             "tokens_per_minute_per_user = 2000000",
             "tokens_per_minute_per_user = 4000000000",
         ),

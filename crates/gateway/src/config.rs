@@ -99,6 +99,7 @@ impl ProviderConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     pub requests_per_minute_per_token: Option<u32>,
+    pub tokens_per_minute_per_token: Option<u32>,
     pub requests_per_minute_per_user: Option<u32>,
     pub tokens_per_minute_per_user: Option<u32>,
     pub concurrent_streams_per_user: Option<u32>,
@@ -109,6 +110,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             requests_per_minute_per_token: Some(600),
+            tokens_per_minute_per_token: Some(1_000_000),
             requests_per_minute_per_user: Some(1200),
             tokens_per_minute_per_user: Some(2_000_000),
             concurrent_streams_per_user: Some(32),

@@ -52,6 +52,7 @@ impl Limiter {
 pub struct Limits {
     config: LimitsConfig,
     per_token: Option<Limiter>,
+    tokens_per_token: Option<Limiter>,
     per_user: Option<Limiter>,
     tokens_per_user: Option<Limiter>,
     per_provider: HashMap<String, Limiter>,
@@ -86,6 +87,7 @@ impl Limits {
         Limits {
             config: l.clone(),
             per_token: Limiter::new(l.requests_per_minute_per_token),
+            tokens_per_token: Limiter::new(l.tokens_per_minute_per_token),
             per_user: Limiter::new(l.requests_per_minute_per_user),
             tokens_per_user: Limiter::new(l.tokens_per_minute_per_user),
             per_provider,
@@ -120,6 +122,10 @@ impl Limits {
         if let Some(lim) = self.per_provider.get(provider) {
             lim.take(provider, 1)
                 .map_err(|w| refuse("requests per minute for this provider", w))?;
+        }
+        if let (Some(lim), Some(token)) = (&self.tokens_per_token, token) {
+            lim.take(token, estimated_tokens)
+                .map_err(|w| refuse("tokens per minute for this token", w))?;
         }
         if let Some(lim) = &self.tokens_per_user {
             lim.take(user, estimated_tokens)

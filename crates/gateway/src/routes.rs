@@ -92,13 +92,22 @@ pub(crate) async fn chat_completions(
 /// OpenAI's otherwise. Only names from configured providers; no upstream call.
 pub(crate) async fn models(
     State(gw): State<Arc<Gateway>>,
-    Extension(_caller): Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
 ) -> Response {
     let anthropic = headers.contains_key("anthropic-version");
     let mut data = Vec::new();
     for p in &gw.config.providers {
         for m in &p.models {
+            // Only what this caller may send to (a listing is not a call: nothing is audited).
+            let target = AiTarget {
+                provider: &p.name,
+                clearance: p.clearance,
+                model: m,
+            };
+            if !gw.vault.may_send_ai(&caller, target) {
+                continue;
+            }
             if anthropic && p.kind == ProviderKind::Anthropic {
                 data.push(json!({"type": "model", "id": m, "display_name": m,
                                  "created_at": "1970-01-01T00:00:00Z"}));
@@ -271,6 +280,11 @@ async fn run(
         }
     };
     let scan_us = scan_started.elapsed().as_micros() as u64;
+    // Files spliced in by covault:// count against tokens per minute too (estimated as bytes / 4).
+    if let Ok(p) = &prepared {
+        let extra = p.scanned_bytes.saturating_sub(bytes.len() as u64) / 4;
+        gw.limits.charge(&user, &facts.provider.name, extra);
+    }
     let mut prepared = match prepared {
         Ok(p) => p,
         Err(refusal) => {
@@ -731,8 +745,23 @@ async fn whole_answer(
     let (tally, tokens) = match rewritten {
         Ok(r) => r,
         Err(stop) => {
+            // The provider was paid for this answer: its tokens count although it is withheld.
+            let reported = answer::Tokens {
+                input: value
+                    .pointer("/usage/input_tokens")
+                    .or_else(|| value.pointer("/usage/prompt_tokens"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                output: value
+                    .pointer("/usage/output_tokens")
+                    .or_else(|| value.pointer("/usage/completion_tokens"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            };
+            gw.limits
+                .charge(&call.user, &call.provider, reported.output);
             let outcome = call.outcome(
-                answer::Tokens::default(),
+                reported,
                 &answer::Tally::default(),
                 Some("dlp_stopped".into()),
                 Value::Null,

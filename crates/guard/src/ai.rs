@@ -132,6 +132,23 @@ impl Vault {
         }
     }
 
+    /// Whether the caller may send public data to `target` (for listings; not audited).
+    pub fn may_send_ai(&self, caller: &Caller, target: AiTarget<'_>) -> bool {
+        let resource = Resource::Provider {
+            name: target.provider.to_owned(),
+            clearance: target.clearance,
+        };
+        let facts = Facts {
+            data_tier: Some(Tier::Public),
+            model: Some(target.model),
+            ..Facts::default()
+        };
+        matches!(
+            self.decide(caller, Action::AiSend, &resource, &facts),
+            Decision::Allow(_)
+        )
+    }
+
     /// Records a request refused before it reached a provider (blocked content, injection,
     /// limits, bad input): one denied or failed `ai.send` event. If it cannot be recorded the
     /// error says so (the request is refused either way).

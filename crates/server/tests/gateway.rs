@@ -472,9 +472,15 @@ async fn refusals_are_the_documented_errors_and_nothing_leaves() {
         &python,
         viewer.expose_secret(),
         json!({}),
-        vec![hi("anthropic"), hi("openai")],
+        vec![
+            hi("anthropic"),
+            hi("openai"),
+            json!({"sdk": "openai", "op": "models"}),
+        ],
     )
     .await;
+    // A role without ai.send sees no models either.
+    assert_eq!(r[2]["models"], json!([]), "{}", r[2]);
     assert_eq!(r[0]["status"], 403, "{}", r[0]);
     assert_eq!(r[0]["error"], "PermissionDeniedError");
     assert_eq!(r[1]["status"], 403, "{}", r[1]);
