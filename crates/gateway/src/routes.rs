@@ -214,7 +214,7 @@ async fn run(
     let slot = if stream {
         match gw.limits.stream_slot(&user) {
             Ok(s) => Some(s),
-            Err(e) => return Err(refuse(gw, caller, &facts, e, None).await),
+            Err(e) => return Err(refuse(gw, caller, &facts, e).await),
         }
     } else {
         None
@@ -228,7 +228,7 @@ async fn run(
             refs.len(),
             config.max_file_refs
         ));
-        return Err(refuse(gw, caller, &facts, e, None).await);
+        return Err(refuse(gw, caller, &facts, e).await);
     }
     let mut files = HashMap::new();
     for path in refs {
@@ -276,7 +276,7 @@ async fn run(
         };
         match done {
             Some(p) => p,
-            None => return Err(refuse(gw, caller, &facts, failed(), None).await),
+            None => return Err(refuse(gw, caller, &facts, failed()).await),
         }
     };
     let scan_us = scan_started.elapsed().as_micros() as u64;
@@ -320,13 +320,13 @@ async fn run(
         .await?;
     if let Err(e) = gw.vault.reserve_ai(&grant).await {
         let e = GatewayError::from(e);
-        return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await);
+        return Err(finish_failed(gw, grant, &prepared, e, started).await);
     }
     let key = match gw.provider_key(&facts.provider.name).await {
         Ok(Some(k)) => k,
         Err(e) => {
             let e = GatewayError::from(e);
-            return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await);
+            return Err(finish_failed(gw, grant, &prepared, e, started).await);
         }
         Ok(None) => {
             let e = GatewayError::new(
@@ -336,7 +336,7 @@ async fn run(
                     facts.provider.name, facts.provider.name
                 ),
             );
-            return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await);
+            return Err(finish_failed(gw, grant, &prepared, e, started).await);
         }
     };
 
@@ -370,7 +370,7 @@ async fn run(
     drop(key);
     let rb = match built {
         Ok(rb) => rb,
-        Err(e) => return Err(finish_failed(gw, grant, &facts, &prepared, e, started).await),
+        Err(e) => return Err(finish_failed(gw, grant, &prepared, e, started).await),
     };
     // From here the call is in flight: if the client goes away (the handler is dropped), the
     // pending grant still records it.
@@ -385,7 +385,7 @@ async fn run(
         Ok(Err(e)) => {
             let err = upstream::transport_error(facts.provider, &e);
             let grant = pending.take()?;
-            return Err(finish_failed(gw, grant, &facts, &prepared, err, started).await);
+            return Err(finish_failed(gw, grant, &prepared, err, started).await);
         }
         Err(_) => {
             let err = GatewayError::new(
@@ -393,7 +393,7 @@ async fn run(
                 format!("provider `{}` did not answer in time", facts.provider.name),
             );
             let grant = pending.take()?;
-            return Err(finish_failed(gw, grant, &facts, &prepared, err, started).await);
+            return Err(finish_failed(gw, grant, &prepared, err, started).await);
         }
     };
     let status = response.status();
@@ -437,7 +437,7 @@ async fn run(
         ));
     }
     drop(slot);
-    whole_answer(gw, dialect, response, ctx, &mut pending, call).await
+    whole_answer(gw, response, ctx, &mut pending, call).await
 }
 
 /// The grant of a call that went out and has not been recorded yet. Dropped with the grant
@@ -584,7 +584,7 @@ async fn admit(
         .limits
         .admit(token.as_deref(), user, &facts.provider.name, estimate)
     {
-        return Err(refuse(gw, caller, facts, e, None).await);
+        return Err(refuse(gw, caller, facts, e).await);
     }
     let now = now_ms();
     let month = month_of(now);
@@ -608,20 +608,14 @@ async fn admit(
                 format!("{whose} monthly token budget ({budget}) is spent"),
                 crate::limits::seconds_to_next_month(now),
             );
-            return Err(refuse(gw, caller, facts, e, None).await);
+            return Err(refuse(gw, caller, facts, e).await);
         }
     }
     Ok(())
 }
 
 /// Audits a refusal before the call went out; returns the error to send (or the audit failure).
-async fn refuse(
-    gw: &Gateway,
-    caller: &Caller,
-    facts: &Facts<'_>,
-    e: GatewayError,
-    detail: Option<Value>,
-) -> GatewayError {
+async fn refuse(gw: &Gateway, caller: &Caller, facts: &Facts<'_>, e: GatewayError) -> GatewayError {
     let outcome = if e.problem == Problem::RateLimited {
         Outcome::Denied
     } else {
@@ -635,7 +629,7 @@ async fn refuse(
             outcome,
             e.code(),
             AiFields::default(),
-            detail.unwrap_or(Value::Null),
+            Value::Null,
         )
         .await
     {
@@ -648,7 +642,6 @@ async fn refuse(
 async fn finish_failed(
     gw: &Gateway,
     grant: AiGrant,
-    _facts: &Facts<'_>,
     prepared: &prompt::Prepared,
     e: GatewayError,
     started: Instant,
@@ -671,7 +664,6 @@ async fn finish_failed(
 /// A non-streamed answer: read (bounded), restore, DLP, audit, then release.
 async fn whole_answer(
     gw: &Arc<Gateway>,
-    dialect: Dialect,
     response: reqwest::Response,
     ctx: AnswerContext,
     pending: &mut Pending,
@@ -782,7 +774,6 @@ async fn whole_answer(
     gw.limits.charge(&call.user, &call.provider, charged.output);
     let outcome = call.outcome(charged, &tally, None, Value::Null);
     gw.vault.finish_ai(pending.take()?, outcome).await?;
-    let _ = dialect;
     Ok((status_code, axum::Json(value)).into_response())
 }
 
