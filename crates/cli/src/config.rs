@@ -139,6 +139,9 @@ struct RawClassification {
     enabled: bool,
     scan_limit_bytes: u64,
     min_score: f32,
+    on_extraction_failure: String,
+    max_document_bytes: u64,
+    extraction_timeout_seconds: u64,
     restricted: Vec<String>,
     confidential: Vec<String>,
     internal: Vec<String>,
@@ -146,6 +149,29 @@ struct RawClassification {
 }
 
 impl RawClassification {
+    fn extraction(&self) -> anyhow::Result<covault_guard::ExtractionPolicy> {
+        let on_failure = match self.on_extraction_failure.as_str() {
+            "review" => covault_guard::OnExtractionFailure::Review,
+            "block" => covault_guard::OnExtractionFailure::Block,
+            other => anyhow::bail!(
+                "classification.on_extraction_failure is `{other}`; use \"review\" or \"block\""
+            ),
+        };
+        if self.max_document_bytes == 0 || self.max_document_bytes > 1 << 30 {
+            anyhow::bail!("classification.max_document_bytes must be between 1 and 1073741824");
+        }
+        if !(1..=600).contains(&self.extraction_timeout_seconds) {
+            anyhow::bail!("classification.extraction_timeout_seconds must be between 1 and 600");
+        }
+        let mut policy = covault_guard::ExtractionPolicy {
+            on_failure,
+            ..Default::default()
+        };
+        policy.limits.max_input = self.max_document_bytes as usize;
+        policy.limits.timeout = Duration::from_secs(self.extraction_timeout_seconds);
+        Ok(policy)
+    }
+
     fn policy(&self) -> anyhow::Result<covault_scan::ClassificationPolicy> {
         if !(0.0..=1.0).contains(&self.min_score) {
             bail!("classification.min_score must be between 0 and 1");
@@ -438,6 +464,7 @@ impl Config {
                 classify: raw.classification.enabled,
                 scan_limit: raw.classification.scan_limit_bytes,
                 classification: raw.classification.policy()?,
+                extraction: raw.classification.extraction()?,
                 access,
             },
             audit: raw.audit.tasks(data_dir)?,

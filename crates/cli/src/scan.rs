@@ -32,8 +32,25 @@ enum Outcome {
         bytes: u64,
         line_starts: Vec<usize>,
     },
+    /// A document (PDF, Office, HTML, email, …): findings located by part.
+    Document {
+        format: &'static str,
+        findings: Vec<DocFinding>,
+        bytes: u64,
+        /// Parts (attachments) that could not be examined: the run reports an error.
+        unread: usize,
+    },
     Skipped(&'static str),
     Failed(String),
+}
+
+struct DocFinding {
+    finding: Finding,
+    location: String,
+    hidden: Option<&'static str>,
+    /// 1-based line and column within the part's text.
+    line: usize,
+    column: usize,
 }
 
 #[derive(Serialize)]
@@ -50,6 +67,15 @@ struct JsonFinding<'a> {
     column: usize,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     lossy: bool,
+    /// For documents: the format, where the finding is (`page 2`, `sheet Sales, row 7`), and
+    /// — for text a reader would not see — why (`hidden-white-text`, …). `start`, `end`,
+    /// `line` and `column` are then within that part's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden: Option<&'a str>,
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
@@ -141,6 +167,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                                 line,
                                 column,
                                 lossy: *lossy,
+                                format: None,
+                                location: None,
+                                hidden: None,
                             };
                             serde_json::to_writer(&mut stdout, &j)?;
                             stdout.write_all(b"\n")?;
@@ -158,6 +187,71 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 }
                 if *lossy && args.format == ScanFormat::Text {
                     eprintln!("note: {path}: not valid UTF-8; scanned as bytes");
+                }
+            }
+            Outcome::Document {
+                format,
+                findings,
+                unread,
+                ..
+            } => {
+                let path = r.path.to_string_lossy();
+                if *unread > 0 {
+                    errors += 1;
+                    eprintln!(
+                        "error: {path}: {unread} part(s) could not be examined (see the notes above)"
+                    );
+                }
+                for d in findings {
+                    let f = &d.finding;
+                    total += 1;
+                    if f.score >= args.fail_score {
+                        failing += 1;
+                    }
+                    match args.format {
+                        ScanFormat::Text => writeln!(
+                            stdout,
+                            "{path} [{}{}]:{}:{}: {} ({}, score {:.2})",
+                            d.location,
+                            d.hidden.map(|h| format!(", {h}")).unwrap_or_default(),
+                            d.line,
+                            d.column,
+                            f.kind,
+                            f.detector,
+                            f.score
+                        )?,
+                        ScanFormat::Jsonl => {
+                            let j = JsonFinding {
+                                path: &path,
+                                kind: f.kind,
+                                start: f.start,
+                                end: f.end,
+                                score: f.score,
+                                detector: f.detector,
+                                validation: f.validation,
+                                line: d.line,
+                                column: d.column,
+                                lossy: false,
+                                format: Some(format),
+                                location: Some(&d.location),
+                                hidden: d.hidden,
+                            };
+                            serde_json::to_writer(&mut stdout, &j)?;
+                            stdout.write_all(b"\n")?;
+                        }
+                        ScanFormat::Sarif => {
+                            let mut result =
+                                sarif_result(&path, f, (d.line, d.column), (d.line, d.column));
+                            result["locations"][0]["logicalLocations"] =
+                                serde_json::json!([{ "name": d.location, "kind": "section" }]);
+                            if let Some(region) =
+                                result["locations"][0]["physicalLocation"].as_object_mut()
+                            {
+                                region.remove("region");
+                            }
+                            sarif_results.push(result);
+                        }
+                    }
                 }
             }
             Outcome::Skipped(why) => {
@@ -243,7 +337,9 @@ fn scan_files(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
                     let outcome = scan_file(scanner, path, args, redaction);
-                    if let Outcome::Scanned { bytes: n, .. } = &outcome {
+                    if let Outcome::Scanned { bytes: n, .. } | Outcome::Document { bytes: n, .. } =
+                        &outcome
+                    {
                         bytes.fetch_add(*n, Ordering::Relaxed);
                     }
                     if let Ok(mut slots) = slots.lock() {
@@ -290,6 +386,10 @@ fn scan_file(
         Ok(None) => return Outcome::Skipped("larger than --max-file-size"),
         Err(e) => return Outcome::Failed(e.to_string()),
     };
+    let name = path.to_string_lossy();
+    if covault_extract::Format::wants_whole(&data[..data.len().min(SNIFF)], Some(&name)) {
+        return scan_document(scanner, &data, &name, redaction.is_some());
+    }
     if data[..data.len().min(SNIFF)].contains(&0) {
         return Outcome::Skipped("binary");
     }
@@ -307,6 +407,57 @@ fn scan_file(
         lossy,
         bytes: data.len() as u64,
         line_starts,
+    }
+}
+
+/// A document: extracted (hidden content included) by the same code the workspace uses on
+/// write, then scanned part by part.
+fn scan_document(scanner: &Scanner, data: &[u8], name: &str, redacting: bool) -> Outcome {
+    let format = covault_extract::Format::detect(data, Some(name));
+    if format == covault_extract::Format::Binary {
+        return Outcome::Skipped("binary");
+    }
+    let limits = covault_extract::Limits {
+        max_input: data.len().max(1),
+        ..covault_extract::Limits::default()
+    };
+    let doc = match covault_extract::extract_as(data, format, &limits) {
+        Ok(doc) => doc,
+        Err(e) => return Outcome::Failed(format!("cannot examine this document: {e}")),
+    };
+    for note in &doc.notes {
+        eprintln!("note: {name}: {note}");
+    }
+    if redacting {
+        eprintln!("note: {name}: redacted copies are written for text files only");
+    }
+    let scan = covault_extract::scan_document(scanner, &doc);
+    let findings = scan
+        .findings
+        .into_iter()
+        .map(|located| {
+            let part = &doc.parts[located.part];
+            let before = &part.text.as_bytes()[..located.finding.start.min(part.text.len())];
+            let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+            let column = 1 + before.len()
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+            DocFinding {
+                location: part.location.clone(),
+                hidden: part.hidden.map(|h| h.detector()),
+                finding: located.finding,
+                line,
+                column,
+            }
+        })
+        .collect();
+    Outcome::Document {
+        format: format.name(),
+        findings,
+        bytes: data.len() as u64,
+        unread: doc.unread,
     }
 }
 

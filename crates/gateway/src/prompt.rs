@@ -24,6 +24,8 @@ pub struct FileText {
     pub text: String,
     pub tier: Tier,
     pub version: i64,
+    /// Hidden content with injection evidence (`what, where`): the prompt is refused.
+    pub hidden_injection: Vec<String>,
 }
 
 /// A prompt ready to forward.
@@ -181,7 +183,35 @@ pub fn prepare(
         Slot::Binary(kind) => *binary.entry(kind).or_default() += 1,
     });
 
-    let score = injection_score(&evidence);
+    let mut score = injection_score(&evidence);
+    let hidden: Vec<String> = files
+        .iter()
+        .filter(|(_, f)| !f.hidden_injection.is_empty())
+        .map(|(path, f)| format!("covault://{path}: {}", f.hidden_injection.join("; ")))
+        .collect();
+    if !hidden.is_empty() {
+        score = score.max(covault_extract::HIDDEN_INJECTION_SCORE);
+        let mut counts = blocked;
+        for (path, f) in files {
+            if !f.hidden_injection.is_empty() {
+                counts.insert(
+                    format!("hidden instructions in {path}"),
+                    f.hidden_injection.len() as u64,
+                );
+            }
+        }
+        return Err(Refusal {
+            error: GatewayError::new(
+                Problem::Injection,
+                format!(
+                    "the request was blocked: a referenced file hides instructions aimed at an AI ({})",
+                    hidden.join(" | ")
+                ),
+            ),
+            blocked: counts,
+            injection_score: score,
+        });
+    }
     if !blocked.is_empty() {
         let list = blocked
             .iter()

@@ -242,6 +242,7 @@ async fn run(
                 text: file.text,
                 tier: file.tier,
                 version: file.version,
+                hidden_injection: file.hidden_injection,
             },
         );
     }

@@ -57,9 +57,13 @@ pub struct AiOutcome {
 
 /// A workspace file read for a prompt.
 pub struct AiFile {
+    /// The file's text: a document's extracted text, its hidden parts labelled as such.
     pub text: String,
     pub tier: Tier,
     pub version: i64,
+    /// Where the file hides instructions aimed at an AI (hidden content with injection
+    /// evidence), as `what, where` descriptions; the gateway refuses such a prompt.
+    pub hidden_injection: Vec<String>,
 }
 
 /// `YYYY-MM` of a time in milliseconds (UTC): the budget period.
@@ -327,10 +331,7 @@ impl Vault {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
+        let (text, hidden_injection) = prompt_text(raw_path, bytes).await?;
         // The file's current label decides: lowering one is a privileged, audited act.
         let tier = match self.ws.parse_path(raw_path) {
             Ok(path) => self
@@ -344,8 +345,64 @@ impl Vault {
             text,
             tier,
             version: download.info.version,
+            hidden_injection,
         })
     }
+}
+
+/// A file's text for a prompt, through the same extraction as the store's classification:
+/// documents are extracted (hidden parts labelled), text in any common encoding decoded.
+/// Binary content and documents that cannot be read are refused, never sent half-read.
+async fn prompt_text(path: &str, bytes: Vec<u8>) -> Result<(String, Vec<String>), GuardError> {
+    use covault_extract::Format;
+    let format = Format::detect(&bytes, Some(path));
+    match format {
+        Format::Text => return Ok((covault_extract::decode_text(&bytes), Vec::new())),
+        Format::Binary => {
+            return Err(GuardError::BadRequest(format!(
+                "covault://{path} is binary content of no format covault reads; only text and documents can go into a prompt"
+            )));
+        }
+        _ => {}
+    }
+    let name = path.to_owned();
+    let work = tokio::task::spawn_blocking(move || {
+        let doc = covault_extract::extract_as(&bytes, format, &covault_extract::Limits::default())?;
+        let scanner = covault_store::default_scanner();
+        Ok::<_, covault_extract::ExtractError>((doc, scanner))
+    });
+    let (doc, scanner) = match work.await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => {
+            return Err(GuardError::BadRequest(format!(
+                "covault://{name} cannot be read for a prompt: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(GuardError::BadRequest(format!(
+                "covault://{name} cannot be read for a prompt: extraction failed"
+            )));
+        }
+    };
+    if doc.unread > 0 {
+        return Err(GuardError::BadRequest(format!(
+            "covault://{name} cannot be read for a prompt: {}",
+            doc.notes.join("; ")
+        )));
+    }
+    // Fail closed: no scanner, no prompt.
+    let scanner = scanner?;
+    let scan = covault_extract::scan_document(&scanner, &doc);
+    let hidden = scan
+        .hidden_injection
+        .iter()
+        .filter_map(|&i| doc.parts.get(i))
+        .map(|p| {
+            let what = p.hidden.map_or("hidden content", |h| h.describe());
+            format!("{what}, {}", p.location)
+        })
+        .collect();
+    Ok((doc.to_prompt_text(), hidden))
 }
 
 fn check_provider_name(name: &str) -> Result<(), GuardError> {

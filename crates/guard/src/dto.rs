@@ -23,6 +23,12 @@ pub struct VersionInfo {
     pub restored_from: Option<i64>,
     /// True once the version was crypto-shredded.
     pub purged: bool,
+    /// What the scanner found when the version was written: finding types and counts, the
+    /// injection score, for documents the format, extraction outcome and hidden content by
+    /// kind, and `pending_review` when it could not be examined. Never a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub findings: Option<serde_json::Value>,
 }
 
 impl VersionInfo {
@@ -41,6 +47,10 @@ impl VersionInfo {
             },
             restored_from: v.restored_from,
             purged: v.wrapped_key.is_none(),
+            findings: v
+                .findings
+                .as_deref()
+                .and_then(|f| serde_json::from_str(f).ok()),
         }
     }
 }

@@ -77,7 +77,9 @@ impl GuardError {
 
 fn store_kind(e: &StoreError) -> ErrorKind {
     match e {
-        StoreError::InvalidPath { .. } | StoreError::UploadAborted(_) => ErrorKind::BadRequest,
+        StoreError::InvalidPath { .. }
+        | StoreError::UploadAborted(_)
+        | StoreError::Unreadable { .. } => ErrorKind::BadRequest,
         StoreError::NotFound(_)
         | StoreError::NoSuchVersion { .. }
         | StoreError::NotCheckpointed { .. } => ErrorKind::NotFound,

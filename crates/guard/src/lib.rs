@@ -42,6 +42,7 @@ pub use covault_store::{
     ByteStream, KekSource, LockMode, NewKekSource, PathLimits, PruneReport, StoreError,
     VerifyProblem, VerifyReport,
 };
+pub use covault_store::{ExtractionPolicy, OnExtractionFailure};
 pub use dto::{Download, FileInfo, Listing, NewPrincipal, PrincipalInfo, PurgeInfo, VersionInfo};
 pub use error::{ErrorKind, GuardError};
 pub use identity_dto::{

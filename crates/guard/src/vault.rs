@@ -41,6 +41,8 @@ pub struct VaultLimits {
     /// Text beyond this many bytes of a version is not scanned.
     pub scan_limit: u64,
     pub classification: covault_scan::ClassificationPolicy,
+    /// Document extraction on write, and what an unreadable document gets.
+    pub extraction: covault_store::ExtractionPolicy,
     /// Policy engine, token lifetimes, MFA.
     pub access: AccessOptions,
 }
@@ -55,6 +57,7 @@ impl Default for VaultLimits {
             classify: ws.classify,
             scan_limit: ws.scan_limit,
             classification: ws.classification,
+            extraction: ws.extraction,
             access: AccessOptions::default(),
         }
     }
@@ -69,6 +72,7 @@ impl VaultLimits {
             classify: self.classify,
             scan_limit: self.scan_limit,
             classification: self.classification.clone(),
+            extraction: self.extraction.clone(),
         }
     }
 }

@@ -75,6 +75,7 @@ entity_types! {
     ThTnin => "TH_TNIN", "A Thai national ID number (checksum).";
     Secret => "SECRET", "A credential: API key, token, password, private key, connection string.";
     PromptInjection => "PROMPT_INJECTION", "Evidence of an attempt to steer an AI model.";
+    HiddenContent => "HIDDEN_CONTENT", "Document text a reader would not see: white or tiny text, hidden runs, sheets, rows, comments, notes, metadata.";
 }
 
 impl fmt::Display for EntityType {

@@ -326,8 +326,8 @@ fn commit_version(
     let version_id = hex::encode(new.version_id);
     tx.prepare_cached(
         "INSERT INTO versions (file_id, version, version_id, size, content_hash, author, \
-         created_at_ms, tier, kind, restored_from, kek_id, wrapped_key, storage) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         created_at_ms, tier, kind, restored_from, kek_id, wrapped_key, storage, findings) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         new.file_id,
@@ -347,6 +347,7 @@ fn commit_version(
         } else {
             "blob"
         },
+        new.findings,
     ])?;
     if let Some(data) = &new.inline {
         tx.prepare_cached("INSERT INTO inline_blobs (version_id, data) VALUES (?1, ?2)")?
@@ -367,5 +368,6 @@ fn commit_version(
         restored_from: new.restored_from,
         wrapped_key: Some(new.wrapped_key.clone()),
         inline: new.inline.is_some(),
+        findings: new.findings.clone(),
     })
 }

@@ -26,6 +26,15 @@ pub enum StoreError {
     KeyRotated,
     #[error("content scanning failed: {0}")]
     Scan(String),
+    #[error(
+        "the {format} document cannot be examined ({why}); this workspace refuses what it cannot scan"
+    )]
+    Unreadable {
+        format: &'static str,
+        /// `encrypted`, `malformed`, `limit`, `unsupported`, `timeout`, `crashed`, `partial`.
+        code: &'static str,
+        why: String,
+    },
     #[error("the upload was interrupted: {0}")]
     UploadAborted(String),
     #[error("no workspace in `{0}`: run `covault init` first")]

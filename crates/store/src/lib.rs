@@ -32,7 +32,9 @@ mod workspace_identity;
 
 pub use audit_log::PruneReport;
 pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
-pub use classify::{ScanSummary, default_scanner};
+pub use classify::{
+    DocumentSummary, ExtractionPolicy, OnExtractionFailure, ScanSummary, default_scanner,
+};
 pub use covault_audit::AuditEvent;
 pub use error::StoreError;
 pub use gateway::{GatewayStore, Usage, UsageDelta};

@@ -104,6 +104,9 @@ pub struct VersionRecord {
     pub wrapped_key: Option<WrappedKey>,
     /// Sealed bytes live in the metadata store (small versions) rather than a blob.
     pub inline: bool,
+    /// What the scan found, as JSON (format, types and counts, extraction outcome; never
+    /// values). `None` for versions written without classification or before schema 6.
+    pub findings: Option<String>,
 }
 
 impl VersionRecord {
@@ -127,6 +130,8 @@ pub struct NewVersion {
     pub wrapped_key: WrappedKey,
     /// The sealed bytes, when small enough to keep inline (committed with the version).
     pub inline: Option<Vec<u8>>,
+    /// The scan summary as JSON (see [`VersionRecord::findings`]).
+    pub findings: Option<String>,
 }
 
 /// Everything `covault init` writes, in one transaction.

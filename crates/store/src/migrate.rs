@@ -10,6 +10,7 @@ pub(crate) const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_identity.sql")),
     (4, include_str!("../migrations/sqlite/0004_sessions.sql")),
     (5, include_str!("../migrations/sqlite/0005_gateway.sql")),
+    (6, include_str!("../migrations/sqlite/0006_findings.sql")),
 ];
 
 /// The newest schema this build knows.

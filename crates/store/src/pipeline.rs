@@ -146,7 +146,10 @@ pub(crate) fn seal_to_blob(
             Some(Chunk::Finish) => {
                 seal_current(&mut out, segment_start, true)?;
                 let content_hash = hasher.finalize();
-                let scan = scan.take().map(crate::classify::ContentScan::finish);
+                let scan = scan
+                    .take()
+                    .map(crate::classify::ContentScan::finish)
+                    .transpose()?;
                 if writer.is_none() && out.len() <= INLINE_MAX {
                     return Ok(Sealed {
                         scan,

@@ -238,6 +238,7 @@ fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
             _ => None,
         },
         inline: storage == "inline",
+        findings: row.try_get("v_findings")?,
     })
 }
 
@@ -247,7 +248,7 @@ macro_rules! version_cols {
          v.size AS v_size, v.content_hash AS v_content_hash, v.author AS v_author, \
          v.created_at_ms AS v_created_at_ms, v.tier AS v_tier, v.kind AS v_kind, \
          v.restored_from AS v_restored_from, v.kek_id AS v_kek_id, v.wrapped_key AS v_wrapped_key, \
-         v.storage AS v_storage"
+         v.storage AS v_storage, v.findings AS v_findings"
     };
 }
 

@@ -49,6 +49,8 @@ pub struct WorkspaceOptions {
     /// Text beyond this many bytes is not scanned (the audit event says so).
     pub scan_limit: u64,
     pub classification: covault_scan::ClassificationPolicy,
+    /// How documents are extracted, and what an unreadable one gets.
+    pub extraction: crate::ExtractionPolicy,
 }
 
 impl Default for WorkspaceOptions {
@@ -60,6 +62,7 @@ impl Default for WorkspaceOptions {
             classify: true,
             scan_limit: 256 * 1024 * 1024,
             classification: covault_scan::ClassificationPolicy::default(),
+            extraction: crate::ExtractionPolicy::default(),
         }
     }
 }
@@ -398,6 +401,8 @@ impl Workspace {
                 crate::classify::default_scanner()?,
                 self.options.classification.clone(),
                 self.options.scan_limit,
+                path.as_str(),
+                self.options.extraction.clone(),
             ))
         } else {
             None
@@ -467,6 +472,7 @@ impl Workspace {
             restored_from,
             wrapped_key,
             inline,
+            findings: scan.as_ref().and_then(|s| serde_json::to_string(s).ok()),
         };
         let mut event = event;
         event.detail = serde_json::json!({

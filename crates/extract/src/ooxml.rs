@@ -1,0 +1,440 @@
+//! Office Open XML documents and presentations (DOCX, PPTX) from their zip parts, and the
+//! metadata every OOXML package carries (`docProps/core.xml`, `docProps/custom.xml`).
+//!
+//! DOCX: paragraphs of the body, headers, footers, footnotes and endnotes; runs marked
+//! `w:vanish`, coloured white (or the colour of their shading), or under 4 pt are hidden
+//! parts, as are tracked insertions and deletions and comments. PPTX: each slide's
+//! paragraphs; hidden slides, shapes placed outside the slide, white or background-coloured
+//! text on a light background, tiny text, speaker notes and comments are hidden parts.
+
+use crate::sink::Sink;
+use crate::xml::{self, Ev, attr, is_dark, is_whitish, on};
+use crate::zipped::{Zip, number_in};
+use crate::{ExtractError, Format, Hidden, Limits};
+
+/// Under this size (in points) text is flagged as tiny.
+pub(crate) const TINY_PT: f64 = 4.0;
+
+/// Collects one paragraph's runs, grouped by what hides them.
+#[derive(Default)]
+pub(crate) struct Para {
+    segments: Vec<(Option<Hidden>, String)>,
+}
+
+impl Para {
+    pub(crate) fn add(&mut self, hidden: Option<Hidden>, text: &str) {
+        match self.segments.last_mut() {
+            Some((h, s)) if *h == hidden => s.push_str(text),
+            _ => self.segments.push((hidden, text.to_owned())),
+        }
+    }
+
+    /// Calls `f` with each stretch of text and what hides it.
+    pub(crate) fn visit(&self, mut f: impl FnMut(Option<Hidden>, &str)) {
+        for (hidden, text) in &self.segments {
+            f(*hidden, text);
+        }
+    }
+
+    /// Visible text as one part, each hidden stretch as its own.
+    pub(crate) fn flush(self, location: &str, sink: &mut Sink) {
+        let mut visible = String::new();
+        for (hidden, text) in &self.segments {
+            if hidden.is_none() {
+                visible.push_str(text);
+            }
+        }
+        sink.push(location, &visible, None);
+        for (hidden, text) in self.segments {
+            if hidden.is_some() {
+                sink.push(location, &text, hidden);
+            }
+        }
+    }
+}
+
+pub(crate) fn docx(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(), ExtractError> {
+    let mut zip = Zip::open(bytes, Format::Docx, limits)?;
+    let mut parts = vec![("word/document.xml".to_owned(), String::new())];
+    for (prefix, label) in [("word/header", "header"), ("word/footer", "footer")] {
+        for name in zip.matching(prefix, ".xml") {
+            let label = format!("{label} {} ", number_in(&name).max(1));
+            parts.push((name, label));
+        }
+    }
+    parts.push(("word/footnotes.xml".into(), "footnotes ".into()));
+    parts.push(("word/endnotes.xml".into(), "endnotes ".into()));
+    for (name, label) in parts {
+        if let Some(xml) = zip.read(&name)? {
+            docx_part(&xml, &label, None, sink)?;
+        }
+    }
+    if let Some(xml) = zip.read("word/comments.xml")? {
+        docx_part(&xml, "comment ", Some(Hidden::Comment), sink)?;
+    }
+    metadata(&mut zip, Format::Docx, sink)?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Run {
+    vanish: bool,
+    white: bool,
+    tiny: bool,
+    color: Option<String>,
+    fill: Option<String>,
+}
+
+fn docx_part(
+    xml: &[u8],
+    label: &str,
+    all_hidden: Option<Hidden>,
+    sink: &mut Sink,
+) -> Result<(), ExtractError> {
+    let mut stack: Vec<Para> = Vec::new();
+    let mut count = 0usize;
+    let mut run = Run::default();
+    let (mut in_ppr, mut in_rpr, mut in_t) = (false, false, false);
+    let mut tracked = 0usize;
+    let mut para_fill: Option<String> = None;
+    let mut cell_fill: Option<String> = None;
+    let mut in_tcpr = false;
+    xml::walk(xml, Format::Docx, |ev| match ev {
+        Ev::Open(e) => match xml::name(e) {
+            b"p" => {
+                stack.push(Para::default());
+                para_fill = None;
+            }
+            b"pPr" => in_ppr = true,
+            b"tcPr" => in_tcpr = true,
+            b"r" => run = Run::default(),
+            b"rPr" if !in_ppr => in_rpr = true,
+            b"vanish" | b"specVanish" if in_rpr => run.vanish = on(e),
+            b"color" if in_rpr => run.color = attr(e, b"val"),
+            b"sz" if in_rpr => {
+                if let Some(half) = attr(e, b"val").and_then(|v| v.parse::<f64>().ok()) {
+                    run.tiny = half / 2.0 < TINY_PT;
+                }
+            }
+            b"shd" => {
+                let fill = attr(e, b"fill").filter(|f| f != "auto");
+                if in_rpr {
+                    run.fill = fill;
+                } else if in_tcpr {
+                    cell_fill = fill;
+                } else if in_ppr {
+                    para_fill = fill;
+                }
+            }
+            b"ins" | b"del" | b"moveFrom" | b"moveTo" => tracked += 1,
+            b"t" | b"delText" => in_t = true,
+            b"tab" if !in_ppr && !in_rpr => {
+                if let Some(p) = stack.last_mut() {
+                    p.add(None, "\t");
+                }
+            }
+            b"br" | b"cr" => {
+                if let Some(p) = stack.last_mut() {
+                    p.add(None, "\n");
+                }
+            }
+            _ => {}
+        },
+        Ev::Close(name) => match name {
+            b"p" => {
+                if let Some(p) = stack.pop() {
+                    count += 1;
+                    p.flush(&format!("{label}paragraph {count}"), sink);
+                }
+            }
+            b"pPr" => in_ppr = false,
+            b"tcPr" => in_tcpr = false,
+            b"tc" => cell_fill = None,
+            b"rPr" if in_rpr => {
+                in_rpr = false;
+                let background = run
+                    .fill
+                    .clone()
+                    .or_else(|| para_fill.clone())
+                    .or_else(|| cell_fill.clone());
+                run.white = match (&run.color, &background) {
+                    (Some(c), Some(bg)) => {
+                        c.eq_ignore_ascii_case(bg) || (is_whitish(c) && !is_dark(bg))
+                    }
+                    (Some(c), None) => is_whitish(c),
+                    _ => false,
+                };
+            }
+            b"ins" | b"del" | b"moveFrom" | b"moveTo" => tracked = tracked.saturating_sub(1),
+            b"t" | b"delText" => in_t = false,
+            _ => {}
+        },
+        Ev::Text(text) => {
+            if !in_t {
+                return;
+            }
+            let hidden = all_hidden.or(if run.vanish {
+                Some(Hidden::HiddenText)
+            } else if tracked > 0 {
+                Some(Hidden::TrackedChange)
+            } else if run.white {
+                Some(Hidden::WhiteText)
+            } else if run.tiny {
+                Some(Hidden::TinyFont)
+            } else {
+                None
+            });
+            if let Some(p) = stack.last_mut() {
+                p.add(hidden, text);
+            }
+        }
+    })
+}
+
+pub(crate) fn pptx(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(), ExtractError> {
+    let mut zip = Zip::open(bytes, Format::Pptx, limits)?;
+    let mut size = (12_192_000i64, 6_858_000i64); // 16:9 default, in EMU
+    if let Some(xml) = zip.read("ppt/presentation.xml")? {
+        xml::walk(&xml, Format::Pptx, |ev| {
+            if let Ev::Open(e) = ev
+                && xml::name(e) == b"sldSz"
+            {
+                let cx = attr(e, b"cx").and_then(|v| v.parse().ok());
+                let cy = attr(e, b"cy").and_then(|v| v.parse().ok());
+                if let (Some(cx), Some(cy)) = (cx, cy) {
+                    size = (cx, cy);
+                }
+            }
+        })?;
+    }
+    for name in zip.matching("ppt/slides/slide", ".xml") {
+        if let Some(xml) = zip.read(&name)? {
+            let label = format!("slide {}", number_in(&name));
+            slide(&xml, &label, size, None, sink)?;
+        }
+    }
+    for name in zip.matching("ppt/notesSlides/notesSlide", ".xml") {
+        if let Some(xml) = zip.read(&name)? {
+            let label = format!("notes {}", number_in(&name));
+            slide(&xml, &label, size, Some(Hidden::SpeakerNotes), sink)?;
+        }
+    }
+    for name in zip.matching("ppt/comments/", ".xml") {
+        if let Some(xml) = zip.read(&name)? {
+            comments(
+                &xml,
+                &format!("comments {}", number_in(&name)),
+                Format::Pptx,
+                sink,
+            )?;
+        }
+    }
+    metadata(&mut zip, Format::Pptx, sink)?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Shape {
+    off: Option<(i64, i64)>,
+    ext: Option<(i64, i64)>,
+    dark_fill: bool,
+}
+
+fn slide(
+    xml: &[u8],
+    label: &str,
+    (width, height): (i64, i64),
+    all_hidden: Option<Hidden>,
+    sink: &mut Sink,
+) -> Result<(), ExtractError> {
+    let mut hidden_slide = false;
+    let mut dark_background = false;
+    let (mut in_bg, mut in_sppr, mut in_rpr, mut in_fill, mut in_t, mut in_ln) =
+        (false, false, false, false, false, false);
+    let mut shape = Shape::default();
+    let mut run_white = false;
+    let mut run_tiny = false;
+    let mut para: Option<Para> = None;
+    xml::walk(xml, Format::Pptx, |ev| match ev {
+        Ev::Open(e) => match xml::name(e) {
+            b"sld" => hidden_slide = attr(e, b"show").is_some_and(|v| v == "0" || v == "false"),
+            b"bg" => in_bg = true,
+            b"sp" | b"graphicFrame" | b"cxnSp" => shape = Shape::default(),
+            b"spPr" => in_sppr = true,
+            b"ln" => in_ln = true,
+            b"off" if in_sppr => {
+                shape.off = attr(e, b"x")
+                    .and_then(|x| x.parse().ok())
+                    .zip(attr(e, b"y").and_then(|y| y.parse().ok()));
+            }
+            b"ext" if in_sppr => {
+                shape.ext = attr(e, b"cx")
+                    .and_then(|x| x.parse().ok())
+                    .zip(attr(e, b"cy").and_then(|y| y.parse().ok()));
+            }
+            b"solidFill" => in_fill = true,
+            b"srgbClr" if in_fill => {
+                let val = attr(e, b"val").unwrap_or_default();
+                if in_bg {
+                    dark_background = is_dark(&val);
+                } else if in_rpr {
+                    run_white = is_whitish(&val);
+                } else if in_sppr && !in_ln {
+                    shape.dark_fill = is_dark(&val);
+                }
+            }
+            b"schemeClr" if in_fill && in_rpr => {
+                // Text drawn in the background colour of the theme.
+                run_white = matches!(attr(e, b"val").as_deref(), Some("bg1" | "bg2"));
+            }
+            b"p" => para = Some(Para::default()),
+            b"r" | b"fld" => {
+                run_white = false;
+                run_tiny = false;
+            }
+            b"rPr" => {
+                in_rpr = true;
+                if let Some(sz) = attr(e, b"sz").and_then(|v| v.parse::<f64>().ok()) {
+                    run_tiny = sz / 100.0 < TINY_PT;
+                }
+            }
+            b"t" => in_t = true,
+            b"br" => {
+                if let Some(p) = para.as_mut() {
+                    p.add(None, "\n");
+                }
+            }
+            _ => {}
+        },
+        Ev::Close(name) => match name {
+            b"bg" => in_bg = false,
+            b"spPr" => in_sppr = false,
+            b"ln" => in_ln = false,
+            b"solidFill" => in_fill = false,
+            b"rPr" => in_rpr = false,
+            b"t" => in_t = false,
+            b"p" => {
+                if let Some(p) = para.take() {
+                    p.flush(label, sink);
+                }
+            }
+            _ => {}
+        },
+        Ev::Text(text) => {
+            if !in_t {
+                return;
+            }
+            let off_slide = match (shape.off, shape.ext) {
+                (Some((x, y)), ext) => {
+                    let (cx, cy) = ext.unwrap_or((0, 0));
+                    x + cx <= 0 || y + cy <= 0 || x >= width || y >= height
+                }
+                _ => false,
+            };
+            let hidden = all_hidden.or(if hidden_slide {
+                Some(Hidden::HiddenSlide)
+            } else if off_slide {
+                Some(Hidden::OffSlide)
+            } else if run_white && !dark_background && !shape.dark_fill {
+                Some(Hidden::WhiteText)
+            } else if run_tiny {
+                Some(Hidden::TinyFont)
+            } else {
+                None
+            });
+            if let Some(p) = para.as_mut() {
+                p.add(hidden, text);
+            }
+        }
+    })
+}
+
+/// Comment parts: one hidden part per comment element (`cm`, `comment`), all its text.
+pub(crate) fn comments(
+    xml: &[u8],
+    label: &str,
+    format: Format,
+    sink: &mut Sink,
+) -> Result<(), ExtractError> {
+    let mut text = String::new();
+    let mut depth = 0usize;
+    let mut count = 0usize;
+    xml::walk(xml, format, |ev| match ev {
+        Ev::Open(e) => {
+            if matches!(xml::name(e), b"cm" | b"comment" | b"threadedComment") {
+                depth += 1;
+            }
+            if depth > 0 && matches!(xml::name(e), b"p" | b"br") {
+                text.push('\n');
+            }
+        }
+        Ev::Close(name) => {
+            if matches!(name, b"cm" | b"comment" | b"threadedComment") && depth > 0 {
+                depth -= 1;
+                if depth == 0 {
+                    count += 1;
+                    sink.push(
+                        format!("{label}, comment {count}"),
+                        &text,
+                        Some(Hidden::Comment),
+                    );
+                    text.clear();
+                }
+            }
+        }
+        Ev::Text(t) => {
+            if depth > 0 {
+                text.push_str(t);
+            }
+        }
+    })
+}
+
+/// `docProps/core.xml` fields and `docProps/custom.xml` properties as metadata parts.
+pub(crate) fn metadata(
+    zip: &mut Zip<'_>,
+    format: Format,
+    sink: &mut Sink,
+) -> Result<(), ExtractError> {
+    if let Some(xml) = zip.read("docProps/core.xml")? {
+        let mut field: Option<String> = None;
+        xml::walk(&xml, format, |ev| match ev {
+            Ev::Open(e) => field = Some(String::from_utf8_lossy(xml::name(e)).into_owned()),
+            Ev::Close(_) => field = None,
+            Ev::Text(t) => {
+                if let Some(f) = &field
+                    && !matches!(
+                        f.as_str(),
+                        "created" | "modified" | "revision" | "lastPrinted"
+                    )
+                {
+                    sink.push(format!("metadata {f}"), t, Some(Hidden::Metadata));
+                }
+            }
+        })?;
+    }
+    if let Some(xml) = zip.read("docProps/custom.xml")? {
+        let mut property = String::new();
+        let mut in_value = false;
+        xml::walk(&xml, format, |ev| match ev {
+            Ev::Open(e) => {
+                if xml::name(e) == b"property" {
+                    property = attr(e, b"name").unwrap_or_default();
+                } else if !property.is_empty() {
+                    in_value = true;
+                }
+            }
+            Ev::Close(_) => in_value = false,
+            Ev::Text(t) => {
+                if in_value {
+                    sink.push(
+                        format!("metadata custom property {property}"),
+                        t,
+                        Some(Hidden::Metadata),
+                    );
+                }
+            }
+        })?;
+    }
+    Ok(())
+}
