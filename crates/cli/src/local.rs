@@ -33,9 +33,28 @@ pub fn data_dir(args: &DataArgs) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".local/share/covault"))
 }
 
+/// Third-party parsers whose `log` records can quote document content (pdf-extract logs the
+/// characters it lays out): silenced whatever the configured level, so no plaintext reaches
+/// the log.
+const CONTENT_LOGGERS: &[&str] = &[
+    "pdf_extract",
+    "lopdf",
+    "calamine",
+    "quick_xml",
+    "zip",
+    "html5gum",
+    "mail_parser",
+    "csv",
+];
+
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    for target in CONTENT_LOGGERS {
+        if let Ok(directive) = format!("{target}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -1,6 +1,7 @@
 //! Architecture invariants, written as absences and checked on the source tree:
 //! - every Rust file starts with a `//!` comment saying what it owns;
-//! - the pure crates (scan, crypto, policy, audit) pull in no async runtime, SQL, HTTP or storage;
+//! - the pure crates (scan, crypto, policy, audit, extract) pull in no async runtime, SQL, HTTP
+//!   or storage;
 //! - the server never depends on the store: handlers can only reach data through the guard;
 //! - only the guard opens the store for callers: no crate above it names `covault_store`.
 
@@ -58,7 +59,7 @@ fn every_file_says_what_it_owns() {
 
 #[test]
 fn pure_crates_do_no_io() {
-    for krate in ["scan", "crypto", "policy", "audit"] {
+    for krate in ["scan", "crypto", "policy", "audit", "extract"] {
         let deps = dependencies(krate);
         for banned in ["tokio", "sqlx", "axum", "reqwest", "hyper", "covault-store"] {
             assert!(

@@ -327,6 +327,17 @@ pub fn extract_as(bytes: &[u8], format: Format, limits: &Limits) -> Result<Docum
     }
 }
 
+/// Extraction on the calling thread, with no deadline and panics not caught: for fuzzers,
+/// which must see a panic. Everything else calls [`extract`] or [`extract_as`].
+#[doc(hidden)]
+pub fn extract_inline(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Document, ExtractError> {
+    extract_here(bytes, format, limits, 0)
+}
+
 /// Extraction on the current thread (used for nested attachments, which already run on the
 /// worker).
 pub(crate) fn extract_here(

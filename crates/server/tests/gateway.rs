@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod docs_support;
 mod gateway_support;
 
 use std::path::PathBuf;
@@ -750,4 +751,78 @@ async fn when_the_call_cannot_be_recorded_it_is_not_sent() {
         gw.fixture.received().is_empty(),
         "the prompt left although it could not be recorded"
     );
+}
+
+/// The attack reported against AI file workspaces: instructions hidden in a .docx as white
+/// and 1-point text. The file's visible text may go (redacted, within clearance); a file that
+/// hides instructions aimed at an AI never does. Other hidden content goes labelled as such.
+#[tokio::test]
+async fn a_document_that_hides_instructions_is_never_sent() {
+    let Some(docs) = docs_support::documents() else {
+        return;
+    };
+    let gw = start(|_| {}).await;
+    let http = reqwest::Client::new();
+    for name in ["report.docx", "people.ods"] {
+        let put = http
+            .put(format!("{}/v1/files/docs/{name}", gw.url))
+            .bearer_auth(&gw.token)
+            .body(docs[name].clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success(), "{}", put.status());
+        // Labelled confidential on write (names with contact data); allow it for the test.
+        gw.vault
+            .set_tier(&gw.operator, &format!("docs/{name}"), Tier::Internal)
+            .await
+            .unwrap();
+    }
+    let ask = |path: &str| {
+        http.post(format!("{}/v1/messages", gw.url))
+            .header("x-api-key", &gw.token)
+            .json(&json!({"model": "echo", "max_tokens": 10,
+                          "messages": user(&format!("Summarise covault://{path} please"))}))
+            .send()
+    };
+    let response = ask("docs/report.docx").await.unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("hides instructions aimed at an AI"),
+        "{message}"
+    );
+    assert!(
+        message.contains("white or background-coloured text, paragraph 2"),
+        "{message}"
+    );
+    assert!(
+        message.contains("text in a tiny font, paragraph 3"),
+        "{message}"
+    );
+    assert!(gw.fixture.received().is_empty(), "the provider was called");
+    let events = gw.ai_events().await;
+    let refused = events.last().unwrap();
+    assert_eq!(refused.outcome, covault_guard::Outcome::Denied);
+
+    // A spreadsheet whose hidden content is harmless: it goes, hidden parts labelled, the
+    // email address replaced.
+    let response = ask("docs/people.ods").await.unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let sent = gw.fixture.everything();
+    assert!(
+        sent.contains(
+            "[hidden in the document: a hidden row, sheet People, row 2, column 1] hidden-row-marker"
+        ),
+        "{sent}"
+    );
+    assert!(!sent.contains("jane.doe@example.com"));
+    assert!(sent.contains("[EMAIL_ADDRESS_1]"));
+    let text = body["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("jane.doe@example.com"), "{text}");
 }
