@@ -334,10 +334,39 @@ fn print_file(f: &FileInfo) {
     ));
 }
 
+/// One line of a version's findings: document format and extraction outcome, types with
+/// counts, and `PENDING REVIEW` when it could not be examined (`--json` shows everything).
+fn findings_summary(findings: Option<&serde_json::Value>) -> String {
+    let Some(f) = findings else {
+        return "-".into();
+    };
+    let mut parts = Vec::new();
+    if let Some(doc) = f.get("document") {
+        parts.push(format!(
+            "{} {}",
+            doc["format"].as_str().unwrap_or("?"),
+            doc["extraction"].as_str().unwrap_or("?")
+        ));
+    }
+    if let Some(counts) = f.get("counts").and_then(|c| c.as_object()) {
+        for (kind, n) in counts {
+            parts.push(format!("{kind}x{n}"));
+        }
+    }
+    if f["pending_review"] == true {
+        parts.push("PENDING REVIEW".into());
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 fn print_history(versions: &[VersionInfo]) {
     print_line(&format!(
-        "{:>4} {:>12} {:<12} {:<24} {:<16} {:<8} HASH",
-        "VER", "SIZE", "TIER", "CREATED", "AUTHOR", "KIND"
+        "{:>4} {:>12} {:<12} {:<24} {:<16} {:<8} {:<16} FINDINGS",
+        "VER", "SIZE", "TIER", "CREATED", "AUTHOR", "KIND", "HASH"
     ));
     for v in versions {
         let kind = match v.restored_from {
@@ -350,13 +379,14 @@ fn print_history(versions: &[VersionInfo]) {
             v.content_hash[..16].to_owned()
         };
         print_line(&format!(
-            "{:>4} {:>12} {:<12} {:<24} {:<16} {:<8} {hash}",
+            "{:>4} {:>12} {:<12} {:<24} {:<16} {:<8} {hash:<16} {}",
             v.version,
             v.size,
             v.tier.as_str(),
             v.created_at,
             v.author,
-            kind
+            kind,
+            findings_summary(v.findings.as_ref())
         ));
     }
 }
