@@ -7,6 +7,8 @@
 //! paragraphs; hidden slides, shapes placed outside the slide, white or background-coloured
 //! text on a light background, tiny text, speaker notes and comments are hidden parts.
 
+use std::collections::HashMap;
+
 use crate::sink::Sink;
 use crate::xml::{self, Ev, attr, is_dark, is_whitish, on};
 use crate::zipped::{Zip, number_in};
@@ -64,16 +66,87 @@ pub(crate) fn docx(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(),
     }
     parts.push(("word/footnotes.xml".into(), "footnotes ".into()));
     parts.push(("word/endnotes.xml".into(), "endnotes ".into()));
+    let styles = match zip.read("word/styles.xml")? {
+        Some(xml) => docx_styles(&xml)?,
+        None => HashMap::new(),
+    };
     for (name, label) in parts {
         if let Some(xml) = zip.read(&name)? {
-            docx_part(&xml, &label, None, sink)?;
+            docx_part(&xml, &label, None, &styles, sink)?;
         }
     }
     if let Some(xml) = zip.read("word/comments.xml")? {
-        docx_part(&xml, "comment ", Some(Hidden::Comment), sink)?;
+        docx_part(&xml, "comment ", Some(Hidden::Comment), &styles, sink)?;
     }
     metadata(&mut zip, Format::Docx, sink)?;
     Ok(())
+}
+
+/// Paragraph and character styles that hide their text (vanish, white, tiny), with
+/// `w:basedOn` inheritance followed: a style is how hidden formatting escapes a run-level look.
+fn docx_styles(xml: &[u8]) -> Result<HashMap<String, Hidden>, ExtractError> {
+    #[derive(Default)]
+    struct Raw {
+        based_on: Option<String>,
+        hidden: Option<Hidden>,
+    }
+    let mut raw: HashMap<String, Raw> = HashMap::new();
+    let mut current: Option<String> = None;
+    let mut in_rpr = false;
+    xml::walk(xml, Format::Docx, |ev| match ev {
+        Ev::Open(e) => match xml::name(e) {
+            b"style" => {
+                current = attr(e, b"styleId");
+                if let Some(id) = &current {
+                    raw.entry(id.clone()).or_default();
+                }
+            }
+            b"basedOn" => {
+                if let Some(entry) = current.as_ref().and_then(|id| raw.get_mut(id)) {
+                    entry.based_on = attr(e, b"val");
+                }
+            }
+            b"rPr" => in_rpr = true,
+            name if in_rpr => {
+                let Some(entry) = current.as_ref().and_then(|id| raw.get_mut(id)) else {
+                    return;
+                };
+                let found = match name {
+                    b"vanish" | b"specVanish" if on(e) => Some(Hidden::HiddenText),
+                    b"color" if attr(e, b"val").is_some_and(|c| is_whitish(&c)) => {
+                        Some(Hidden::WhiteText)
+                    }
+                    b"sz" => attr(e, b"val")
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .filter(|half| half / 2.0 < TINY_PT)
+                        .map(|_| Hidden::TinyFont),
+                    _ => None,
+                };
+                if entry.hidden.is_none() {
+                    entry.hidden = found;
+                }
+            }
+            _ => {}
+        },
+        Ev::Close(b"rPr") => in_rpr = false,
+        Ev::Close(b"style") => current = None,
+        _ => {}
+    })?;
+    let mut out = HashMap::new();
+    for id in raw.keys() {
+        let mut at = Some(id.as_str());
+        for _ in 0..16 {
+            let Some(style) = at.and_then(|s| raw.get(s)) else {
+                break;
+            };
+            if let Some(h) = style.hidden {
+                out.insert(id.clone(), h);
+                break;
+            }
+            at = style.based_on.as_deref();
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -83,15 +156,18 @@ struct Run {
     tiny: bool,
     color: Option<String>,
     fill: Option<String>,
+    style: Option<Hidden>,
 }
 
 fn docx_part(
     xml: &[u8],
     label: &str,
     all_hidden: Option<Hidden>,
+    styles: &HashMap<String, Hidden>,
     sink: &mut Sink,
 ) -> Result<(), ExtractError> {
     let mut stack: Vec<Para> = Vec::new();
+    let mut para_style: Option<Hidden> = None;
     let mut count = 0usize;
     let mut run = Run::default();
     let (mut in_ppr, mut in_rpr, mut in_t) = (false, false, false);
@@ -104,6 +180,13 @@ fn docx_part(
             b"p" => {
                 stack.push(Para::default());
                 para_fill = None;
+                para_style = None;
+            }
+            b"pStyle" if in_ppr => {
+                para_style = attr(e, b"val").and_then(|v| styles.get(&v).copied())
+            }
+            b"rStyle" if in_rpr => {
+                run.style = attr(e, b"val").and_then(|v| styles.get(&v).copied())
             }
             b"pPr" => in_ppr = true,
             b"tcPr" => in_tcpr = true,
@@ -182,7 +265,11 @@ fn docx_part(
             } else if run.tiny {
                 Some(Hidden::TinyFont)
             } else {
-                None
+                // A style's white is overridden by a run's own colour.
+                run.style.or(para_style).filter(|h| {
+                    !(*h == Hidden::WhiteText
+                        && run.color.as_deref().is_some_and(|c| !is_whitish(c)))
+                })
             });
             if let Some(p) = stack.last_mut() {
                 p.add(hidden, text);

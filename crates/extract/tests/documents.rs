@@ -112,6 +112,8 @@ fn docx_white_and_tiny_text_hidden_runs_comments_metadata() {
     assert_eq!(find(&d, "vanished-run-marker").0, Some(Hidden::HiddenText));
     assert_eq!(find(&d, "comment-marker").0, Some(Hidden::Comment));
     assert_eq!(find(&d, "Mallory Metadata").0, Some(Hidden::Metadata));
+    assert_eq!(find(&d, "style-white-marker").0, Some(Hidden::WhiteText));
+    assert_eq!(find(&d, "Styled text.").0, None);
     assert_eq!(find(&d, "table-cell-marker").0, None);
     assert_eq!(find(&d, "header-marker").0, None);
     assert_hidden_injection_caught(&d);
@@ -434,4 +436,49 @@ fn legacy_and_unknown_binaries_are_unsupported_not_guessed() {
     assert_eq!(err.code(), "unsupported");
     let err = extract(&[0u8, 1, 2, 3, 0, 0, 0, 9], None, &Limits::default()).expect_err("binary");
     assert_eq!(err.code(), "unsupported");
+}
+
+/// A PDF whose content stream inflates far beyond the limit is refused before either text
+/// pass runs (lopdf itself would inflate it without bound).
+#[test]
+fn pdf_compression_bombs_are_refused() {
+    use pdf_extract::{Dictionary, Document as Pdf, Object, Stream};
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    zlib.write_all(&vec![b' '; 8 << 20]).unwrap();
+    let compressed = zlib.finish().unwrap();
+    let mut pdf = Pdf::with_version("1.5");
+    let pages_id = pdf.new_object_id();
+    let mut stream_dict = Dictionary::new();
+    stream_dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+    let content_id = pdf.add_object(Stream::new(stream_dict, compressed));
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("Contents", Object::Reference(content_id));
+    page.set(
+        "MediaBox",
+        Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+    );
+    let page_id = pdf.add_object(page);
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
+    pages.set("Count", Object::Integer(1));
+    pdf.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    let catalog_id = pdf.add_object(catalog);
+    pdf.trailer.set("Root", Object::Reference(catalog_id));
+    let mut bytes = Vec::new();
+    pdf.save_to(&mut bytes).unwrap();
+    let small = Limits {
+        max_entry: 1 << 20,
+        ..Limits::default()
+    };
+    let err = extract(&bytes, Some("bomb.pdf"), &small).expect_err("bomb");
+    assert!(err.to_string().contains("compression bomb"), "{err}");
+    // Within the limits the same file is read (it holds only spaces).
+    let doc = extract(&bytes, Some("bomb.pdf"), &Limits::default()).expect("pdf");
+    assert_eq!(doc.format, Format::Pdf);
 }

@@ -357,7 +357,10 @@ async fn prompt_text(path: &str, bytes: Vec<u8>) -> Result<(String, Vec<String>)
     use covault_extract::Format;
     let format = Format::detect(&bytes, Some(path));
     match format {
-        Format::Text => return Ok((covault_extract::decode_text(&bytes), Vec::new())),
+        // Text and data files go as they are (their structure is the point), decoded.
+        Format::Text | Format::Csv | Format::Tsv | Format::Json | Format::Yaml | Format::Toml => {
+            return Ok((covault_extract::decode_text(&bytes), Vec::new()));
+        }
         Format::Binary => {
             return Err(GuardError::BadRequest(format!(
                 "covault://{path} is binary content of no format covault reads; only text and documents can go into a prompt"
