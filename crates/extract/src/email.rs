@@ -78,6 +78,12 @@ fn read_message(message: &Message<'_>, limits: &Limits, depth: u8, sink: &mut Si
             }
             let contents = part.contents();
             let format = Format::detect(contents, Some(&name));
+            if format == Format::Binary {
+                // An image or a plain archive: not text, as a binary file is not (the store
+                // does not scan those either); said, not counted as unread.
+                sink.note(format!("{label}: binary content, not examined"));
+                continue;
+            }
             match crate::extract_here(contents, format, limits, depth + 1) {
                 Ok(doc) => sink.absorb(&label, doc),
                 Err(e) => sink.fail(format!("{label}: {e}")),

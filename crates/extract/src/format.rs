@@ -63,17 +63,25 @@ impl Format {
     /// Decides the format of `bytes` (the whole content, or at least its first 8 KiB).
     pub fn detect(bytes: &[u8], name: Option<&str>) -> Format {
         let ext = extension(name);
+        // The header may follow junk within the first KiB (as readers allow) only when the
+        // name says PDF; otherwise it must open the file.
         let head = &bytes[..bytes.len().min(1024)];
-        if memfind(head, b"%PDF-").is_some() {
+        if bytes.starts_with(b"%PDF-") || (ext == "pdf" && memfind(head, b"%PDF-").is_some()) {
             return Format::Pdf;
         }
         if bytes.starts_with(OLE_MAGIC) {
             return Format::OleCompound;
         }
         if bytes.starts_with(ZIP_MAGIC) {
-            return zip_kind(bytes)
-                .or_else(|| by_extension(&ext))
-                .unwrap_or(Format::Binary);
+            // A zip is what its entries say; a name only helps when it names a zip format
+            // (so a damaged DOCX is reported as a damaged DOCX), never a text one.
+            let zipped = by_extension(&ext).filter(|f| {
+                matches!(
+                    f,
+                    Format::Docx | Format::Xlsx | Format::Pptx | Format::Odt | Format::Ods
+                )
+            });
+            return zip_kind(bytes).or(zipped).unwrap_or(Format::Binary);
         }
         let utf16 = crate::text::utf16_order(bytes).is_some();
         if !utf16 && bytes[..bytes.len().min(8192)].contains(&0) {
@@ -106,7 +114,12 @@ impl Format {
     /// bytes as they stream: document containers, markup that can hide text, messages, and
     /// text in an encoding the byte scanner does not read (UTF-16).
     pub fn wants_whole(prefix: &[u8], name: Option<&str>) -> bool {
-        if crate::text::utf16_order(prefix).is_some() {
+        // Containers are decided on the whole content, whatever they are named.
+        if crate::text::utf16_order(prefix).is_some()
+            || prefix.starts_with(ZIP_MAGIC)
+            || prefix.starts_with(OLE_MAGIC)
+            || prefix.starts_with(b"%PDF-")
+        {
             return true;
         }
         match Format::detect(prefix, name) {

@@ -99,6 +99,15 @@ pub(crate) fn extract(text: &str, format: Format, sink: &mut Sink) {
                         .get(key.as_bytes())
                         .map(|v| String::from_utf8_lossy(&v.value).into_owned())
                 };
+                // Elements a browser closes implicitly when a sibling opens (`<p>a<p>b`).
+                if let Some(group) = implicit_group(&name) {
+                    while stack
+                        .last()
+                        .is_some_and(|o| implicit_group(&o.name) == Some(group))
+                    {
+                        stack.pop();
+                    }
+                }
                 let inherited = stack.iter().rev().find_map(|o| o.hidden);
                 let own = element_hides(&name, &get);
                 if BLOCK.contains(&name.as_slice()) || own.is_some() {
@@ -119,11 +128,27 @@ pub(crate) fn extract(text: &str, format: Format, sink: &mut Sink) {
                         );
                     }
                 }
-                for key in ["alt", "title", "aria-label"] {
+                for key in ["alt", "title", "aria-label", "placeholder"] {
                     if let Some(v) = get(key)
                         && !(markdown && hidden.is_none())
                     {
                         sink.push(format!("line {at} {key}"), &v, hidden);
+                    }
+                }
+                // Values a page carries without showing them as text: scanned as text.
+                if !markdown {
+                    for (key, value) in &tag.attributes {
+                        let key = String::from_utf8_lossy(&key.0);
+                        let carried = key.starts_with("data-")
+                            || (key == "value"
+                                && !get("type").is_some_and(|t| t.eq_ignore_ascii_case("hidden")));
+                        if carried {
+                            sink.push(
+                                format!("line {at} attribute {key}"),
+                                &String::from_utf8_lossy(&value.value),
+                                hidden,
+                            );
+                        }
                     }
                 }
                 if name == b"input"
@@ -143,8 +168,10 @@ pub(crate) fn extract(text: &str, format: Format, sink: &mut Sink) {
                         sink.push(format!("line {at} link"), &v, hidden);
                     }
                 }
-                if !tag.self_closing && !VOID.contains(&name.as_slice()) && stack.len() < MAX_STACK
-                {
+                // Browsers ignore `/>` on HTML elements: `<div hidden/>text` hides the text.
+                let opens =
+                    !VOID.contains(&name.as_slice()) && (!tag.self_closing || own.is_some());
+                if opens && stack.len() < MAX_STACK {
                     let raw = matches!(name.as_slice(), b"script" | b"style" | b"template");
                     stack.push(Open {
                         name,
@@ -166,10 +193,20 @@ pub(crate) fn extract(text: &str, format: Format, sink: &mut Sink) {
                 }
             }
             Token::String(s) => {
+                let at = line_at(s.span.start);
                 if stack.iter().any(|o| o.raw) {
+                    // Script, style and template bodies are not shown, but they can carry data
+                    // (JSON-LD, inline state): scanned as their own parts.
+                    if !markdown {
+                        let hidden = stack.iter().rev().find_map(|o| o.hidden);
+                        sink.push(
+                            format!("line {at} script"),
+                            &String::from_utf8_lossy(&s.value),
+                            hidden,
+                        );
+                    }
                     continue;
                 }
-                let at = line_at(s.span.start);
                 let hidden = stack.iter().rev().find_map(|o| o.hidden);
                 if hidden != block.hidden {
                     flush(&mut block, sink);
@@ -194,6 +231,18 @@ pub(crate) fn extract(text: &str, format: Format, sink: &mut Sink) {
         }
     }
     flush(&mut block, sink);
+}
+
+/// Elements that close an open sibling of the same group.
+fn implicit_group(name: &[u8]) -> Option<u8> {
+    match name {
+        b"p" => Some(0),
+        b"li" => Some(1),
+        b"dt" | b"dd" => Some(2),
+        b"td" | b"th" => Some(3),
+        b"option" => Some(4),
+        _ => None,
+    }
 }
 
 /// What an element's own attributes hide.
@@ -312,7 +361,10 @@ mod tests {
             "<span style=\"color:#ffffff\">white words</span>\n",
             "<p style=\"font-size:1px\">tiny words</p>\n",
             "<div style=\"position:absolute; left:-9999px\">far away</div>\n",
-            "<script>var x = 'not text';</script><p>End.</p></body></html>"
+            "<script>var x = 'script-marker';</script><p>End.</p>\n",
+            "<div hidden/>self-closed-marker</div>\n",
+            "<ul><li>one<li>two</ul><span style=\"display:none\">after-list-marker</span>",
+            "</body></html>"
         ));
         let find = |t: &str| parts.iter().find(|p| p.text.contains(t)).map(|p| p.hidden);
         assert_eq!(find("Revenue grew"), Some(None));
@@ -323,7 +375,10 @@ mod tests {
         assert_eq!(find("tiny words"), Some(Some(Hidden::TinyFont)));
         assert_eq!(find("far away"), Some(Some(Hidden::ZeroSize)));
         assert_eq!(find("Ann Lee"), Some(Some(Hidden::Metadata)));
-        assert_eq!(find("not text"), None);
+        assert_eq!(find("script-marker"), Some(None));
+        assert_eq!(find("self-closed-marker"), Some(Some(Hidden::DisplayNone)));
+        assert_eq!(find("after-list-marker"), Some(Some(Hidden::DisplayNone)));
+        assert_eq!(find("two"), Some(None));
         let comment = parts
             .iter()
             .find(|p| p.text.contains("ignore"))

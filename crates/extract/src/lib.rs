@@ -304,12 +304,15 @@ pub fn extract_as(bytes: &[u8], format: Format, limits: &Limits) -> Result<Docum
             limit: limits.max_input as u64,
         });
     }
+    let started = std::time::Instant::now();
+    let slot = Slot::acquire(limits.timeout).ok_or(ExtractError::Timeout(limits.timeout))?;
     let (tx, rx) = mpsc::sync_channel(1);
     let input = bytes.to_vec();
     let worker_limits = limits.clone();
     let spawned = std::thread::Builder::new()
         .name("covault-extract".into())
         .spawn(move || {
+            let _slot = slot;
             let result = extract_here(&input, format, &worker_limits, 0);
             let _ = tx.send(result);
         });
@@ -318,12 +321,52 @@ pub fn extract_as(bytes: &[u8], format: Format, limits: &Limits) -> Result<Docum
             "no thread available for extraction".into(),
         ));
     }
-    match rx.recv_timeout(limits.timeout) {
+    match rx.recv_timeout(limits.timeout.saturating_sub(started.elapsed())) {
         Ok(result) => result,
         Err(mpsc::RecvTimeoutError::Timeout) => Err(ExtractError::Timeout(limits.timeout)),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(ExtractError::Crashed {
             format: format.name(),
         }),
+    }
+}
+
+/// Extraction workers that may run at once in a process. A worker that overran its deadline
+/// keeps its slot until its parser finishes, so hostile documents can tie up at most this
+/// many threads; further extractions wait (within their own deadline) and then time out —
+/// which the store treats as a document that cannot be examined.
+pub const MAX_WORKERS: usize = 8;
+
+static WORKERS: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+static WORKER_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// A held worker slot, given back when dropped (also when the worker panics).
+struct Slot;
+
+impl Slot {
+    fn acquire(timeout: Duration) -> Option<Slot> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut busy = WORKERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *busy >= MAX_WORKERS {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            busy = WORKER_FREED
+                .wait_timeout(busy, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        *busy += 1;
+        Some(Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut busy = WORKERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *busy = busy.saturating_sub(1);
+        WORKER_FREED.notify_one();
     }
 }
 

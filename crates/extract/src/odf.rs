@@ -272,7 +272,7 @@ fn sheets(
                     b"table-column" => {
                         let n = repeat(e, b"number-columns-repeated");
                         if h == Some(Hidden::HiddenColumn) {
-                            hidden_cols.push((col_cursor, col_cursor + n - 1));
+                            hidden_cols.push((col_cursor, col_cursor.saturating_add(n - 1)));
                         }
                         col_cursor = col_cursor.saturating_add(n);
                     }

@@ -57,7 +57,14 @@ impl Para {
 
 pub(crate) fn docx(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(), ExtractError> {
     let mut zip = Zip::open(bytes, Format::Docx, limits)?;
-    let mut parts = vec![("word/document.xml".to_owned(), String::new())];
+    let main = main_part(&mut zip)?.unwrap_or_else(|| "word/document.xml".to_owned());
+    if !zip.has(&main) {
+        return Err(ExtractError::malformed(
+            Format::Docx,
+            format!("no main document part ({main})"),
+        ));
+    }
+    let mut parts = vec![(main, String::new())];
     for (prefix, label) in [("word/header", "header"), ("word/footer", "footer")] {
         for name in zip.matching(prefix, ".xml") {
             let label = format!("{label} {} ", number_in(&name).max(1));
@@ -82,6 +89,29 @@ pub(crate) fn docx(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(),
     Ok(())
 }
 
+/// The package's main part, from `_rels/.rels` (Office Online names it `document2.xml`).
+fn main_part(zip: &mut Zip<'_>) -> Result<Option<String>, ExtractError> {
+    let Some(xml) = zip.read("_rels/.rels")? else {
+        return Ok(None);
+    };
+    let mut main = None;
+    xml::walk(&xml, Format::Docx, |ev| {
+        if let Ev::Open(e) = ev
+            && xml::name(e) == b"Relationship"
+            && attr(e, b"Type").is_some_and(|t| t.ends_with("/officeDocument"))
+            && let Some(target) = attr(e, b"Target")
+        {
+            main = Some(target.trim_start_matches('/').to_owned());
+        }
+    })?;
+    Ok(main)
+}
+
+/// Key under which [`docx_styles`] files the document's default run properties.
+const DOC_DEFAULTS: &str = "\u{0}docDefaults";
+/// Key under which [`docx_styles`] files the default paragraph style.
+const DEFAULT_PARAGRAPH: &str = "\u{0}defaultParagraph";
+
 /// Paragraph and character styles that hide their text (vanish, white, tiny), with
 /// `w:basedOn` inheritance followed: a style is how hidden formatting escapes a run-level look.
 fn docx_styles(xml: &[u8]) -> Result<HashMap<String, Hidden>, ExtractError> {
@@ -89,16 +119,42 @@ fn docx_styles(xml: &[u8]) -> Result<HashMap<String, Hidden>, ExtractError> {
     struct Raw {
         based_on: Option<String>,
         hidden: Option<Hidden>,
+        dark_fill: bool,
     }
     let mut raw: HashMap<String, Raw> = HashMap::new();
     let mut current: Option<String> = None;
+    let mut default_paragraph: Option<String> = None;
     let mut in_rpr = false;
+    let mut in_change = 0usize;
     xml::walk(xml, Format::Docx, |ev| match ev {
+        Ev::Open(e) if in_change > 0 || matches!(xml::name(e), b"rPrChange" | b"pPrChange") => {
+            if matches!(xml::name(e), b"rPrChange" | b"pPrChange") {
+                in_change += 1;
+            }
+        }
+        Ev::Close(b"rPrChange" | b"pPrChange") => in_change = in_change.saturating_sub(1),
+        Ev::Close(_) if in_change > 0 => {}
         Ev::Open(e) => match xml::name(e) {
+            b"docDefaults" => {
+                current = Some(DOC_DEFAULTS.to_owned());
+                raw.entry(DOC_DEFAULTS.to_owned()).or_default();
+            }
             b"style" => {
                 current = attr(e, b"styleId");
                 if let Some(id) = &current {
                     raw.entry(id.clone()).or_default();
+                    if attr(e, b"type").as_deref() == Some("paragraph")
+                        && matches!(attr(e, b"default").as_deref(), Some("1" | "true"))
+                    {
+                        default_paragraph = Some(id.clone());
+                    }
+                }
+            }
+            b"shd" => {
+                if let Some(entry) = current.as_ref().and_then(|id| raw.get_mut(id))
+                    && attr(e, b"fill").is_some_and(|f| is_dark(&f))
+                {
+                    entry.dark_fill = true;
                 }
             }
             b"basedOn" => {
@@ -113,7 +169,7 @@ fn docx_styles(xml: &[u8]) -> Result<HashMap<String, Hidden>, ExtractError> {
                 };
                 let found = match name {
                     b"vanish" | b"specVanish" if on(e) => Some(Hidden::HiddenText),
-                    b"color" if attr(e, b"val").is_some_and(|c| is_whitish(&c)) => {
+                    b"color" if run_color(e).is_some_and(|c| is_whitish(&c)) => {
                         Some(Hidden::WhiteText)
                     }
                     b"sz" => attr(e, b"val")
@@ -129,24 +185,40 @@ fn docx_styles(xml: &[u8]) -> Result<HashMap<String, Hidden>, ExtractError> {
             _ => {}
         },
         Ev::Close(b"rPr") => in_rpr = false,
-        Ev::Close(b"style") => current = None,
+        Ev::Close(b"style" | b"docDefaults") => current = None,
         _ => {}
     })?;
     let mut out = HashMap::new();
     for id in raw.keys() {
         let mut at = Some(id.as_str());
+        let mut dark = false;
         for _ in 0..16 {
             let Some(style) = at.and_then(|s| raw.get(s)) else {
                 break;
             };
+            dark |= style.dark_fill;
             if let Some(h) = style.hidden {
-                out.insert(id.clone(), h);
+                // White text on the style's own dark shading is legible.
+                if !(h == Hidden::WhiteText && dark) {
+                    out.insert(id.clone(), h);
+                }
                 break;
             }
             at = style.based_on.as_deref();
         }
     }
+    if let Some(h) = default_paragraph.and_then(|d| out.get(&d).copied()) {
+        out.insert(DEFAULT_PARAGRAPH.to_owned(), h);
+    }
     Ok(out)
+}
+
+/// A run colour, with theme background colours read as the page colour (white).
+fn run_color(e: &quick_xml::events::BytesStart<'_>) -> Option<String> {
+    if attr(e, b"themeColor").is_some_and(|t| t.starts_with("background")) {
+        return Some("FFFFFF".into());
+    }
+    attr(e, b"val")
 }
 
 #[derive(Default)]
@@ -175,7 +247,20 @@ fn docx_part(
     let mut para_fill: Option<String> = None;
     let mut cell_fill: Option<String> = None;
     let mut in_tcpr = false;
+    // Formatting inside a tracked formatting change is what the text *was*: not its look now.
+    let mut in_change = 0usize;
+    let defaults = styles
+        .get(DEFAULT_PARAGRAPH)
+        .or_else(|| styles.get(DOC_DEFAULTS))
+        .copied();
     xml::walk(xml, Format::Docx, |ev| match ev {
+        Ev::Open(e) if in_change > 0 || matches!(xml::name(e), b"rPrChange" | b"pPrChange") => {
+            if matches!(xml::name(e), b"rPrChange" | b"pPrChange") {
+                in_change += 1;
+            }
+        }
+        Ev::Close(b"rPrChange" | b"pPrChange") => in_change = in_change.saturating_sub(1),
+        Ev::Close(_) if in_change > 0 => {}
         Ev::Open(e) => match xml::name(e) {
             b"p" => {
                 stack.push(Para::default());
@@ -193,7 +278,7 @@ fn docx_part(
             b"r" => run = Run::default(),
             b"rPr" if !in_ppr => in_rpr = true,
             b"vanish" | b"specVanish" if in_rpr => run.vanish = on(e),
-            b"color" if in_rpr => run.color = attr(e, b"val"),
+            b"color" if in_rpr => run.color = run_color(e),
             b"sz" if in_rpr => {
                 if let Some(half) = attr(e, b"val").and_then(|v| v.parse::<f64>().ok()) {
                     run.tiny = half / 2.0 < TINY_PT;
@@ -266,7 +351,7 @@ fn docx_part(
                 Some(Hidden::TinyFont)
             } else {
                 // A style's white is overridden by a run's own colour.
-                run.style.or(para_style).filter(|h| {
+                run.style.or(para_style).or(defaults).filter(|h| {
                     !(*h == Hidden::WhiteText
                         && run.color.as_deref().is_some_and(|c| !is_whitish(c)))
                 })
@@ -414,7 +499,10 @@ fn slide(
             let off_slide = match (shape.off, shape.ext) {
                 (Some((x, y)), ext) => {
                     let (cx, cy) = ext.unwrap_or((0, 0));
-                    x + cx <= 0 || y + cy <= 0 || x >= width || y >= height
+                    x.saturating_add(cx) <= 0
+                        || y.saturating_add(cy) <= 0
+                        || x >= width
+                        || y >= height
                 }
                 _ => false,
             };

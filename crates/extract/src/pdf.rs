@@ -10,11 +10,14 @@ use std::io::Read;
 
 use pdf_extract::{Document, MediaBox, Object, OutputDev, OutputError, Transform};
 
+use crate::format::memfind;
 use crate::ooxml::TINY_PT;
 use crate::sink::Sink;
 use crate::{ExtractError, Format, Hidden, Limits};
 
 pub(crate) fn extract(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<(), ExtractError> {
+    // Before lopdf sees the file: it inflates object streams while loading, without bound.
+    check_raw_streams(bytes, limits)?;
     let mut doc = match Document::load_mem(bytes) {
         Ok(doc) => doc,
         Err(pdf_extract::Error::Decryption(_)) => {
@@ -25,7 +28,7 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<
     if doc.is_encrypted() && doc.decrypt("").is_err() {
         return Err(ExtractError::Encrypted { format: "PDF" });
     }
-    check_streams(&doc, limits)?;
+    check_forms(&doc)?;
     let pages = doc.get_pages();
     if pages.len() as u64 > u64::from(limits.max_pages) {
         sink.note(format!(
@@ -67,28 +70,27 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits, sink: &mut Sink) -> Result<
     Ok(())
 }
 
-/// Inflates every Flate-compressed stream once through a bounded reader.
-fn check_streams(doc: &Document, limits: &Limits) -> Result<(), ExtractError> {
+/// Inflates every zlib stream in the raw file once, through a bounded reader, before the
+/// parser does: `stream` … `endstream` spans are found textually (a span that is not zlib is
+/// left to the parser, which rejects or reads it).
+fn check_raw_streams(bytes: &[u8], limits: &Limits) -> Result<(), ExtractError> {
     let mut total: u64 = 0;
-    for object in doc.objects.values() {
-        let Object::Stream(stream) = object else {
-            continue;
-        };
-        let flate = match stream.dict.get(b"Filter") {
-            Ok(Object::Name(name)) => name.as_slice() == b"FlateDecode",
-            Ok(Object::Array(filters)) => filters
-                .iter()
-                .any(|f| matches!(f, Object::Name(n) if n.as_slice() == b"FlateDecode")),
-            _ => false,
-        };
-        if !flate {
+    let mut at = 0usize;
+    while let Some(found) = memfind(&bytes[at..], b"stream") {
+        let mut start = at + found + b"stream".len();
+        at = start;
+        if bytes.get(start) == Some(&b'\r') {
+            start += 1;
+        }
+        if bytes.get(start) != Some(&b'\n') {
             continue;
         }
+        start += 1;
+        let end = memfind(&bytes[start..], b"endstream").map_or(bytes.len(), |e| start + e);
         let budget = limits
             .max_entry
             .min(limits.max_unpacked.saturating_sub(total));
-        let mut decoder =
-            flate2::read::ZlibDecoder::new(stream.content.as_slice()).take(budget + 1);
+        let mut decoder = flate2::read::ZlibDecoder::new(&bytes[start..end]).take(budget + 1);
         let inflated = std::io::copy(&mut decoder, &mut std::io::sink()).unwrap_or(0);
         if inflated > budget {
             return Err(ExtractError::Limit {
@@ -97,6 +99,87 @@ fn check_streams(doc: &Document, limits: &Limits) -> Result<(), ExtractError> {
             });
         }
         total += inflated;
+        at = end;
+    }
+    Ok(())
+}
+
+/// pdf-extract draws form XObjects by recursing, with no depth limit: a form that draws
+/// itself (directly, through others, or through resources it inherits) would overflow the
+/// stack and abort the process. Refused here: cycles, nesting deeper than 16, and forms that
+/// draw others without resources of their own.
+fn check_forms(doc: &Document) -> Result<(), ExtractError> {
+    use std::collections::HashMap;
+    let mut edges: HashMap<pdf_extract::ObjectId, Vec<pdf_extract::ObjectId>> = HashMap::new();
+    for (&id, object) in &doc.objects {
+        let Object::Stream(stream) = object else {
+            continue;
+        };
+        let form =
+            matches!(stream.dict.get(b"Subtype"), Ok(Object::Name(n)) if n.as_slice() == b"Form");
+        if !form {
+            continue;
+        }
+        let resources = match stream.dict.get(b"Resources") {
+            Ok(Object::Reference(r)) => doc.get_dictionary(*r).ok(),
+            Ok(Object::Dictionary(d)) => Some(d),
+            _ => None,
+        };
+        let Some(resources) = resources else {
+            let draws = stream
+                .decompressed_content()
+                .unwrap_or_else(|_| stream.content.clone())
+                .windows(2)
+                .any(|w| w == b"Do");
+            if draws {
+                return Err(ExtractError::Limit {
+                    what: "a PDF form that draws others without resources of its own (possible recursion)".into(),
+                    limit: 0,
+                });
+            }
+            continue;
+        };
+        let xobjects = match resources.get(b"XObject") {
+            Ok(Object::Reference(r)) => doc.get_dictionary(*r).ok(),
+            Ok(Object::Dictionary(d)) => Some(d),
+            _ => None,
+        };
+        let targets = xobjects
+            .map(|x| {
+                x.iter()
+                    .filter_map(|(_, v)| v.as_reference().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        edges.insert(id, targets);
+    }
+    // Depth-first from every form, bounded; a node on the current path seen again is a cycle.
+    fn depth(
+        id: pdf_extract::ObjectId,
+        edges: &std::collections::HashMap<pdf_extract::ObjectId, Vec<pdf_extract::ObjectId>>,
+        path: &mut Vec<pdf_extract::ObjectId>,
+        done: &mut std::collections::HashSet<pdf_extract::ObjectId>,
+    ) -> Result<(), ExtractError> {
+        if done.contains(&id) {
+            return Ok(());
+        }
+        if path.contains(&id) || path.len() > 16 {
+            return Err(ExtractError::Limit {
+                what: "PDF forms nested in a cycle or deeper than 16".into(),
+                limit: 16,
+            });
+        }
+        path.push(id);
+        for &next in edges.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
+            depth(next, edges, path, done)?;
+        }
+        path.pop();
+        done.insert(id);
+        Ok(())
+    }
+    let mut done = std::collections::HashSet::new();
+    for &id in edges.keys() {
+        depth(id, &edges, &mut Vec::new(), &mut done)?;
     }
     Ok(())
 }

@@ -45,6 +45,7 @@ impl Sink {
         }
         if take < text.len() {
             self.truncated = true;
+            self.note("text beyond the extraction limit was dropped");
         }
         self.room -= take;
         let location = location.into();

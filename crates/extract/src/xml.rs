@@ -96,6 +96,9 @@ pub(crate) fn on(e: &BytesStart<'_>) -> bool {
 /// True for a colour a reader cannot tell from a white page: each channel ≥ 0xF0.
 pub(crate) fn is_whitish(hex: &str) -> bool {
     let hex = hex.trim().trim_start_matches('#');
+    if !hex.is_ascii() {
+        return false;
+    }
     let hex = if hex.len() == 8 { &hex[2..] } else { hex }; // ARGB
     if hex.len() == 3 {
         return hex
@@ -111,6 +114,9 @@ pub(crate) fn is_whitish(hex: &str) -> bool {
 /// True for a colour dark enough that white text on it is legible.
 pub(crate) fn is_dark(hex: &str) -> bool {
     let hex = hex.trim().trim_start_matches('#');
+    if !hex.is_ascii() {
+        return false;
+    }
     let hex = if hex.len() == 8 { &hex[2..] } else { hex };
     if hex.len() != 6 {
         return false;

@@ -482,3 +482,68 @@ fn pdf_compression_bombs_are_refused() {
     let doc = extract(&bytes, Some("bomb.pdf"), &Limits::default()).expect("pdf");
     assert_eq!(doc.format, Format::Pdf);
 }
+
+/// A form XObject that draws itself would recurse in pdf-extract until the stack overflows
+/// (which aborts the process, not just the worker): refused before any drawing.
+#[test]
+fn pdf_forms_that_draw_themselves_are_refused() {
+    use pdf_extract::{Dictionary, Document as Pdf, Object, Stream};
+    let mut pdf = Pdf::with_version("1.5");
+    let pages_id = pdf.new_object_id();
+    let form_id = pdf.new_object_id();
+    let xobjects_id = pdf.new_object_id();
+    let mut xobjects = Dictionary::new();
+    xobjects.set("X0", Object::Reference(form_id));
+    pdf.objects
+        .insert(xobjects_id, Object::Dictionary(xobjects));
+    let mut resources = Dictionary::new();
+    resources.set("XObject", Object::Reference(xobjects_id));
+    let mut form = Dictionary::new();
+    form.set("Type", Object::Name(b"XObject".to_vec()));
+    form.set("Subtype", Object::Name(b"Form".to_vec()));
+    form.set("Resources", Object::Dictionary(resources.clone()));
+    pdf.objects.insert(
+        form_id,
+        Object::Stream(Stream::new(form, b"/X0 Do".to_vec())),
+    );
+    let content_id = pdf.add_object(Stream::new(Dictionary::new(), b"/X0 Do".to_vec()));
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("Contents", Object::Reference(content_id));
+    page.set("Resources", Object::Dictionary(resources));
+    page.set(
+        "MediaBox",
+        Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+    );
+    let page_id = pdf.add_object(page);
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
+    pages.set("Count", Object::Integer(1));
+    pdf.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    let catalog_id = pdf.add_object(catalog);
+    pdf.trailer.set("Root", Object::Reference(catalog_id));
+    let mut bytes = Vec::new();
+    pdf.save_to(&mut bytes).unwrap();
+    let err = extract(&bytes, Some("loop.pdf"), &Limits::default()).expect_err("loop");
+    assert!(err.to_string().contains("cycle"), "{err}");
+}
+
+/// A container is what its content says, whatever its name: a DOCX named `.txt` is read as a
+/// DOCX, and the store holds it whole to find out.
+#[test]
+fn a_renamed_document_is_still_read_as_what_it_is() {
+    let Some(docs) = fixtures() else { return };
+    let bytes = &docs["report.docx"];
+    assert!(Format::wants_whole(
+        &bytes[..8192.min(bytes.len())],
+        Some("notes.txt")
+    ));
+    let doc = extract(bytes, Some("notes.txt"), &Limits::default()).expect("docx");
+    assert_eq!(doc.format, Format::Docx);
+    assert_eq!(find(&doc, "collect?d=white").0, Some(Hidden::WhiteText));
+}

@@ -91,8 +91,9 @@ enum Mode {
     Stream,
     Binary,
     Document(Vec<u8>),
-    /// A document over the extraction input limit (its bytes were let go).
-    Oversized,
+    /// A document over the extraction input limit (its bytes were let go), with the format
+    /// its first bytes and name suggest.
+    Oversized(Format),
 }
 
 /// Feeds plaintext chunks to the scanner and accumulates a classification.
@@ -105,6 +106,8 @@ pub(crate) struct ContentScan {
     sniff: Vec<u8>,
     mode: Mode,
     truncated: bool,
+    /// The first bytes, kept to name an oversized document.
+    sniff_head: Vec<u8>,
     name: String,
     extraction: ExtractionPolicy,
 }
@@ -126,6 +129,7 @@ impl ContentScan {
             sniff: Vec::new(),
             mode: Mode::Undecided,
             truncated: false,
+            sniff_head: Vec::new(),
             name: name.to_owned(),
             extraction,
         }
@@ -148,6 +152,7 @@ impl ContentScan {
     }
 
     fn decide(&mut self) {
+        self.sniff_head = self.sniff.clone();
         self.mode = if Format::wants_whole(&self.sniff, Some(&self.name)) {
             Mode::Document(Vec::new())
         } else if self.sniff.contains(&0) {
@@ -174,12 +179,12 @@ impl ContentScan {
             }
             Mode::Document(held) => {
                 if held.len() + bytes.len() > self.extraction.limits.max_input {
-                    self.mode = Mode::Oversized;
+                    self.mode = Mode::Oversized(Format::detect(&self.sniff_head, Some(&self.name)));
                 } else {
                     held.extend_from_slice(bytes);
                 }
             }
-            Mode::Undecided | Mode::Binary | Mode::Oversized => {}
+            Mode::Undecided | Mode::Binary | Mode::Oversized(_) => {}
         }
     }
 
@@ -204,8 +209,16 @@ impl ContentScan {
                 })
             }
             Mode::Document(bytes) => self.document(&bytes),
-            Mode::Oversized => {
-                let format = Format::detect(&[], Some(&self.name));
+            // A large archive of no document format (a .zip) is binary, as it always was.
+            Mode::Oversized(Format::Binary) => Ok(ScanSummary {
+                classification: self.classifier.finish(),
+                scanned_bytes: 0,
+                complete: false,
+                binary: true,
+                document: None,
+                pending_review: false,
+            }),
+            Mode::Oversized(format) => {
                 let why = format!(
                     "documents are extracted up to {} bytes",
                     self.extraction.limits.max_input
@@ -264,6 +277,11 @@ impl ContentScan {
                 doc.notes.join("; ")
             );
             return self.unreadable(format, "partial", why, Some(summary));
+        }
+        // Classifying from the first part of a document would judge what was not read.
+        if doc.truncated {
+            let why = format!("not all of it could be read: {}", doc.notes.join("; "));
+            return self.unreadable(format, "limit", why, Some(summary));
         }
         Ok(ScanSummary {
             classification: self.classifier.finish(),
