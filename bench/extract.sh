@@ -39,5 +39,5 @@ def table(path, col):
 ours, theirs = table(sys.argv[1], 3), table(sys.argv[2], 2)
 for fmt, mbs in sorted(ours.items()):
     if fmt in theirs and theirs[fmt] > 0:
-        print(f"{fmt:<10} {mbs:>10.1f} vs {theirs[fmt]:>8.1f} MB/s   {mbs / theirs[fmt]:>6.1f}x")
+        print(f"{fmt:<10} {mbs:>10.2f} vs {theirs[fmt]:>8.2f} MB/s   {mbs / theirs[fmt]:>6.1f}x")
 PY

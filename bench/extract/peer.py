@@ -96,7 +96,7 @@ def main():
             spent += time.process_time() - start
             rounds += 1
         mbs = size / 1e6 / (spent / rounds)
-        print(f"{fmt:<10} {size / 1e6:>8.2f} {mbs:>7.1f} {len(text.encode()) / 1e6:>9.2f}")
+        print(f"{fmt:<10} {size / 1e6:>8.2f} {mbs:>7.2f} {len(text.encode()) / 1e6:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -66,14 +66,17 @@ fn main() {
         e.2 += extract_time;
         e.3 += scan_time;
     }
-    println!("format      input MB   text MB   extract MB/s (input)   extract+scan MB/s (input)");
+    println!(
+        "format      input MB   text MB   extract MB/s (input)   extract MB/s (text)   extract+scan MB/s (input)"
+    );
     for (format, (input, text, extract, scan)) in by_format {
         let mb = |b: u64| b as f64 / 1e6;
         println!(
-            "{format:<10} {:>9.2} {:>9.2} {:>22.1} {:>27.1}",
+            "{format:<10} {:>9.2} {:>9.2} {:>22.2} {:>21.2} {:>27.2}",
             mb(input),
             mb(text),
             mb(input) / extract.as_secs_f64(),
+            mb(text) / extract.as_secs_f64(),
             mb(input) / (extract + scan).as_secs_f64(),
         );
     }
