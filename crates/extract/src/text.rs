@@ -94,15 +94,13 @@ pub(crate) fn push_lines(text: &str, sink: &mut Sink) {
     let mut rest = text;
     while !rest.is_empty() && sink.has_room() {
         let mut cut = rest.len().min(BLOCK);
-        if cut < rest.len() {
-            match rest[..cut].rfind('\n') {
-                Some(nl) => cut = nl + 1,
-                None => {
-                    while !rest.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                }
-            }
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut < rest.len()
+            && let Some(nl) = rest[..cut].rfind('\n')
+        {
+            cut = nl + 1;
         }
         let block = &rest[..cut];
         // Leading blank lines move the block's first line on.
@@ -334,6 +332,17 @@ mod tests {
         let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(text);
         assert_eq!(decode_text(&latin1), text);
         assert_eq!(decode_text(text.as_bytes()), text);
+    }
+
+    #[test]
+    fn long_lines_of_multibyte_text_are_cut_on_character_boundaries() {
+        let text = "ü".repeat(5000) + "\n" + &"€".repeat(3000);
+        let mut sink = Sink::new(1 << 20);
+        push_lines(&text, &mut sink);
+        let doc = sink.finish(Format::Text);
+        let joined: String = doc.parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(joined.chars().filter(|&c| c == 'ü').count(), 5000);
+        assert_eq!(joined.chars().filter(|&c| c == '€').count(), 3000);
     }
 
     #[test]
