@@ -20,7 +20,26 @@ use clap::Parser;
 
 use args::{Cli, Command, KeysCommand};
 
+/// A panic inside a document parser (on covault-extract's worker threads, where it becomes
+/// an extraction error) may carry fragments of the document in its message: only its
+/// location is printed. Every other panic is reported as usual.
+fn quiet_parser_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(covault_extract::WORKER_THREAD) {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!("a document parser failed at {at}; the document is treated as unreadable");
+        } else {
+            default(info);
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_parser_panics();
     let cli = Cli::parse();
     // Scanning is synchronous and local: no runtime needed.
     if let Command::Scan(args) = cli.command {

@@ -310,7 +310,7 @@ pub fn extract_as(bytes: &[u8], format: Format, limits: &Limits) -> Result<Docum
     let input = bytes.to_vec();
     let worker_limits = limits.clone();
     let spawned = std::thread::Builder::new()
-        .name("covault-extract".into())
+        .name(WORKER_THREAD.into())
         .spawn(move || {
             let _slot = slot;
             let result = extract_here(&input, format, &worker_limits, 0);
@@ -329,6 +329,9 @@ pub fn extract_as(bytes: &[u8], format: Format, limits: &Limits) -> Result<Docum
         }),
     }
 }
+
+/// The name of extraction worker threads (a panic hook can recognise them).
+pub const WORKER_THREAD: &str = "covault-extract";
 
 /// Extraction workers that may run at once in a process. A worker that overran its deadline
 /// keeps its slot until its parser finishes, so hostile documents can tie up at most this

@@ -447,31 +447,10 @@ fn pdf_compression_bombs_are_refused() {
     zlib.write_all(&vec![b' '; 8 << 20]).unwrap();
     let compressed = zlib.finish().unwrap();
     let mut pdf = Pdf::with_version("1.5");
-    let pages_id = pdf.new_object_id();
     let mut stream_dict = Dictionary::new();
     stream_dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
     let content_id = pdf.add_object(Stream::new(stream_dict, compressed));
-    let mut page = Dictionary::new();
-    page.set("Type", Object::Name(b"Page".to_vec()));
-    page.set("Parent", Object::Reference(pages_id));
-    page.set("Contents", Object::Reference(content_id));
-    page.set(
-        "MediaBox",
-        Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
-    );
-    let page_id = pdf.add_object(page);
-    let mut pages = Dictionary::new();
-    pages.set("Type", Object::Name(b"Pages".to_vec()));
-    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
-    pages.set("Count", Object::Integer(1));
-    pdf.objects.insert(pages_id, Object::Dictionary(pages));
-    let mut catalog = Dictionary::new();
-    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-    catalog.set("Pages", Object::Reference(pages_id));
-    let catalog_id = pdf.add_object(catalog);
-    pdf.trailer.set("Root", Object::Reference(catalog_id));
-    let mut bytes = Vec::new();
-    pdf.save_to(&mut bytes).unwrap();
+    let bytes = one_page_pdf(pdf, content_id, None);
     let small = Limits {
         max_entry: 1 << 20,
         ..Limits::default()
@@ -489,7 +468,6 @@ fn pdf_compression_bombs_are_refused() {
 fn pdf_forms_that_draw_themselves_are_refused() {
     use pdf_extract::{Dictionary, Document as Pdf, Object, Stream};
     let mut pdf = Pdf::with_version("1.5");
-    let pages_id = pdf.new_object_id();
     let form_id = pdf.new_object_id();
     let xobjects_id = pdf.new_object_id();
     let mut xobjects = Dictionary::new();
@@ -507,28 +485,7 @@ fn pdf_forms_that_draw_themselves_are_refused() {
         Object::Stream(Stream::new(form, b"/X0 Do".to_vec())),
     );
     let content_id = pdf.add_object(Stream::new(Dictionary::new(), b"/X0 Do".to_vec()));
-    let mut page = Dictionary::new();
-    page.set("Type", Object::Name(b"Page".to_vec()));
-    page.set("Parent", Object::Reference(pages_id));
-    page.set("Contents", Object::Reference(content_id));
-    page.set("Resources", Object::Dictionary(resources));
-    page.set(
-        "MediaBox",
-        Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
-    );
-    let page_id = pdf.add_object(page);
-    let mut pages = Dictionary::new();
-    pages.set("Type", Object::Name(b"Pages".to_vec()));
-    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
-    pages.set("Count", Object::Integer(1));
-    pdf.objects.insert(pages_id, Object::Dictionary(pages));
-    let mut catalog = Dictionary::new();
-    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-    catalog.set("Pages", Object::Reference(pages_id));
-    let catalog_id = pdf.add_object(catalog);
-    pdf.trailer.set("Root", Object::Reference(catalog_id));
-    let mut bytes = Vec::new();
-    pdf.save_to(&mut bytes).unwrap();
+    let bytes = one_page_pdf(pdf, content_id, Some(resources));
     let err = extract(&bytes, Some("loop.pdf"), &Limits::default()).expect_err("loop");
     assert!(err.to_string().contains("cycle"), "{err}");
 }
@@ -546,4 +503,39 @@ fn a_renamed_document_is_still_read_as_what_it_is() {
     let doc = extract(bytes, Some("notes.txt"), &Limits::default()).expect("docx");
     assert_eq!(doc.format, Format::Docx);
     assert_eq!(find(&doc, "collect?d=white").0, Some(Hidden::WhiteText));
+}
+
+/// Saves a one-page PDF whose page draws `content_id`, with optional page resources.
+fn one_page_pdf(
+    mut pdf: pdf_extract::Document,
+    content_id: pdf_extract::ObjectId,
+    resources: Option<pdf_extract::Dictionary>,
+) -> Vec<u8> {
+    use pdf_extract::{Dictionary, Object};
+    let pages_id = pdf.new_object_id();
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("Contents", Object::Reference(content_id));
+    if let Some(resources) = resources {
+        page.set("Resources", Object::Dictionary(resources));
+    }
+    page.set(
+        "MediaBox",
+        Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+    );
+    let page_id = pdf.add_object(page);
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
+    pages.set("Count", Object::Integer(1));
+    pdf.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    let catalog_id = pdf.add_object(catalog);
+    pdf.trailer.set("Root", Object::Reference(catalog_id));
+    let mut bytes = Vec::new();
+    pdf.save_to(&mut bytes).unwrap();
+    bytes
 }

@@ -210,14 +210,7 @@ impl ContentScan {
             }
             Mode::Document(bytes) => self.document(&bytes),
             // A large archive of no document format (a .zip) is binary, as it always was.
-            Mode::Oversized(Format::Binary) => Ok(ScanSummary {
-                classification: self.classifier.finish(),
-                scanned_bytes: 0,
-                complete: false,
-                binary: true,
-                document: None,
-                pending_review: false,
-            }),
+            Mode::Oversized(Format::Binary) => Ok(self.binary()),
             Mode::Oversized(format) => {
                 let why = format!(
                     "documents are extracted up to {} bytes",
@@ -225,14 +218,7 @@ impl ContentScan {
                 );
                 self.unreadable(format, "limit", why, None)
             }
-            Mode::Undecided | Mode::Binary => Ok(ScanSummary {
-                classification: self.classifier.finish(),
-                scanned_bytes: 0,
-                complete: false,
-                binary: true,
-                document: None,
-                pending_review: false,
-            }),
+            Mode::Undecided | Mode::Binary => Ok(self.binary()),
         }
     }
 
@@ -240,14 +226,7 @@ impl ContentScan {
         let format = Format::detect(bytes, Some(&self.name));
         if format == Format::Binary {
             // A container of no format covault reads (a plain zip archive): like any binary.
-            return Ok(ScanSummary {
-                classification: self.classifier.finish(),
-                scanned_bytes: 0,
-                complete: false,
-                binary: true,
-                document: None,
-                pending_review: false,
-            });
+            return Ok(self.binary());
         }
         let doc = match covault_extract::extract_as(bytes, format, &self.extraction.limits) {
             Ok(doc) => doc,
@@ -291,6 +270,18 @@ impl ContentScan {
             document: Some(summary),
             pending_review: false,
         })
+    }
+
+    /// Binary content: not scanned, said so.
+    fn binary(&self) -> ScanSummary {
+        ScanSummary {
+            classification: self.classifier.finish(),
+            scanned_bytes: 0,
+            complete: false,
+            binary: true,
+            document: None,
+            pending_review: false,
+        }
     }
 
     /// A document that could not be (fully) examined: refused, or restricted for review.
