@@ -80,6 +80,12 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Encrypted, deduplicated backups: init, run, snapshots, verify, restore, drill, forget,
+    /// prune, erase, status (local operator; works beside a running server)
+    Backup {
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
     /// AI gateway providers: their API keys, sealed in the keyring (local operator; stop the
     /// server first)
     Provider {
@@ -662,4 +668,138 @@ pub enum PolicyCommand {
     },
     /// Print the Cedar schema
     Schema,
+}
+
+/// Where the repository is and how it is unlocked.
+#[derive(Args, Clone)]
+pub struct RepoArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The repository: a directory or s3://BUCKET/PREFIX [env: COVAULT_BACKUP_REPO; default:
+    /// backup.repository in covault.toml]. Its key: COVAULT_BACKUP_KEY_FILE or
+    /// COVAULT_BACKUP_PASSPHRASE(_FILE), else the workspace's own key source.
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// The prune key of an append-only repository (needed to forget, prune or erase)
+    #[arg(long)]
+    pub prune_key_file: Option<PathBuf>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum BackupCommand {
+    /// Create a repository
+    Init {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Append-only: this key can add but never delete; a separate prune key (written to
+        /// --prune-key-file, created here) is needed to forget or prune
+        #[arg(long)]
+        append_only: bool,
+        /// zstd level for chunks (1 to 19)
+        #[arg(long, default_value_t = 1)]
+        zstd_level: i32,
+    },
+    /// Back up the whole workspace: versions, metadata database, audit log, keyring (wrapped)
+    Run {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// No progress bar even on a terminal
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List snapshots
+    Snapshots {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// Check the repository's structure; with --read-data, decrypt and hash every chunk
+    Verify {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[arg(long)]
+        read_data: bool,
+        /// Only read this part of the data: N/M (the N-th of M slices) or P% (random)
+        #[arg(long, value_name = "N/M|P%")]
+        read_data_subset: Option<String>,
+    },
+    /// Restore a snapshot: the whole workspace into a new data directory (--target), or one
+    /// file into the live workspace as a new version (--path)
+    Restore {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Snapshot id (or a unique prefix), or `latest`
+        #[arg(default_value = "latest")]
+        snapshot: String,
+        /// A new, empty data directory for the whole workspace
+        #[arg(long, conflicts_with = "path")]
+        target: Option<PathBuf>,
+        /// One file to restore into the live workspace
+        #[arg(long)]
+        path: Option<String>,
+        /// Which version of --path (default: the newest in the snapshot)
+        #[arg(long, requires = "path")]
+        version: Option<i64>,
+        /// Show what would be restored, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Restore a sample of the latest snapshot into scratch space, compare every hash, verify
+    /// the restored audit log; recorded in the audit log and the repository (exit 3 on failure)
+    Drill {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Versions to restore (default: backup.drill_sample in covault.toml)
+        #[arg(long, conflicts_with = "all")]
+        sample: Option<usize>,
+        /// Restore every version
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove snapshots a retention policy does not keep
+    Forget {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[arg(long, default_value_t = 0)]
+        keep_last: u32,
+        #[arg(long, default_value_t = 0)]
+        keep_hourly: u32,
+        #[arg(long, default_value_t = 0)]
+        keep_daily: u32,
+        #[arg(long, default_value_t = 0)]
+        keep_weekly: u32,
+        #[arg(long, default_value_t = 0)]
+        keep_monthly: u32,
+        #[arg(long, default_value_t = 0)]
+        keep_yearly: u32,
+        /// Prune afterwards
+        #[arg(long)]
+        prune: bool,
+        /// Show what would be forgotten, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete data no snapshot references (waits for no one: refuses while a backup runs)
+    Prune {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Repack packs with more than this share of garbage
+        #[arg(long, default_value_t = 5)]
+        max_unused_percent: u8,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The erasure step: remove every purged file from every snapshot and rewrite every pack
+    /// that held its content, so no backup can restore it
+    Erase {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// Snapshots, repository size, last drill, locks
+    Status {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
 }

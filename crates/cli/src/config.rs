@@ -31,6 +31,7 @@ struct RawConfig {
     policy: RawPolicy,
     keys: RawKeys,
     log: RawLog,
+    backup: RawBackup,
     #[serde(default)]
     gateway: covault_gateway::GatewayConfig,
 }
@@ -199,6 +200,58 @@ impl RawClassification {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawBackup {
+    repository: String,
+    backup_interval_minutes: u64,
+    drill_interval_minutes: u64,
+    drill_sample: u64,
+    alert_url: String,
+}
+
+/// `[backup]`: where backups go and what `serve` schedules.
+#[derive(Clone, Debug, Default)]
+pub struct BackupConfig {
+    pub repository: Option<String>,
+    pub backup_every: Option<Duration>,
+    pub drill_every: Option<Duration>,
+    /// `None`: drills restore every version.
+    pub drill_sample: Option<usize>,
+    pub alert_url: Option<String>,
+}
+
+impl RawBackup {
+    fn config(&self) -> anyhow::Result<BackupConfig> {
+        let minutes = |m: u64, what: &str| -> anyhow::Result<Option<Duration>> {
+            match m {
+                0 => Ok(None),
+                1..=527_040 => Ok(Some(Duration::from_secs(m * 60))),
+                _ => bail!("backup.{what} must be at most a year (527040 minutes)"),
+            }
+        };
+        let config = BackupConfig {
+            repository: (!self.repository.is_empty()).then(|| self.repository.clone()),
+            backup_every: minutes(self.backup_interval_minutes, "backup_interval_minutes")?,
+            drill_every: minutes(self.drill_interval_minutes, "drill_interval_minutes")?,
+            drill_sample: (self.drill_sample > 0)
+                .then(|| usize::try_from(self.drill_sample).unwrap_or(usize::MAX)),
+            alert_url: (!self.alert_url.is_empty()).then(|| self.alert_url.clone()),
+        };
+        if (config.backup_every.is_some() || config.drill_every.is_some())
+            && config.repository.is_none()
+        {
+            bail!("backup: scheduled backups or drills need backup.repository");
+        }
+        if let Some(url) = &config.alert_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("backup.alert_url must be an http(s) URL");
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawAudit {
     checkpoint_interval_seconds: u64,
     checkpoint_file: String,
@@ -343,6 +396,7 @@ struct RawLog {
 pub struct Config {
     pub server: ServerConfig,
     pub audit: AuditTaskConfig,
+    pub backup: BackupConfig,
     pub limits: VaultLimits,
     pub key_file: Option<PathBuf>,
     pub log_level: String,
@@ -468,6 +522,7 @@ impl Config {
                 access,
             },
             audit: raw.audit.tasks(data_dir)?,
+            backup: raw.backup.config()?,
             key_file,
             log_level: raw.log.level,
             log_json,

@@ -12,6 +12,14 @@ pub const KEY_FILE: &str = "COVAULT_KEY_FILE";
 pub const NEW_PASSPHRASE: &str = "COVAULT_NEW_PASSPHRASE";
 /// File holding the new passphrase for `covault keys rotate`.
 pub const NEW_PASSPHRASE_FILE: &str = "COVAULT_NEW_PASSPHRASE_FILE";
+/// Backup repository location (overrides backup.repository).
+pub const BACKUP_REPO: &str = "COVAULT_BACKUP_REPO";
+/// Key file of the backup repository (default: the workspace's key source).
+pub const BACKUP_KEY_FILE: &str = "COVAULT_BACKUP_KEY_FILE";
+/// Passphrase of the backup repository.
+pub const BACKUP_PASSPHRASE: &str = "COVAULT_BACKUP_PASSPHRASE";
+/// File holding the backup repository's passphrase.
+pub const BACKUP_PASSPHRASE_FILE: &str = "COVAULT_BACKUP_PASSPHRASE_FILE";
 /// Server URL for client commands (default `http://127.0.0.1:8750`).
 pub const URL: &str = "COVAULT_URL";
 /// API token for client commands.

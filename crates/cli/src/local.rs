@@ -147,14 +147,24 @@ pub async fn serve(data: &DataArgs, listen: Option<SocketAddr>) -> anyhow::Resul
     }
     init_logging(&config);
     let opened = open(&dir, &config, LockMode::Exclusive).await?;
-    run_server(opened, config).await
+    run_server(opened, config, &dir).await
 }
 
-async fn run_server(opened: covault_guard::Opened, config: Config) -> anyhow::Result<ExitCode> {
+async fn run_server(
+    opened: covault_guard::Opened,
+    config: Config,
+    dir: &Path,
+) -> anyhow::Result<ExitCode> {
     let vault = Arc::new(opened.vault);
-    let app = Application::build(config.server, Arc::clone(&vault)).await?;
+    let app = Application::build(config.server.clone(), Arc::clone(&vault)).await?;
     #[cfg(unix)]
     spawn_policy_reloader(Arc::clone(&vault), opened.operator.clone());
+    crate::backup::spawn_schedule(
+        Arc::clone(&vault),
+        opened.operator.clone(),
+        config.clone(),
+        dir.to_path_buf(),
+    );
     let audit = AuditTasks::start(Arc::clone(&vault), opened.operator, config.audit)?;
     eprintln!("covault listening on {}", app.url());
     tracing::info!(url = %app.url(), "listening");
@@ -347,7 +357,7 @@ pub async fn demo(dir: &Path, listen: SocketAddr) -> anyhow::Result<ExitCode> {
         "in another terminal:  source {} && ./target/debug/covault ls /",
         env_file.display()
     );
-    run_server(opened, config).await
+    run_server(opened, config, &dir).await
 }
 
 async fn create_demo(dir: &Path, key_file: &Path, listen: SocketAddr) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 
 mod args;
 mod audit;
+mod backup;
 mod client;
 mod config;
 mod env;
@@ -84,6 +85,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 },
         } => local::rotate(&data, new_key_file.as_deref(), &kdf).await,
         Command::Provider { command } => provider::run(command).await,
+        Command::Backup { command } => backup::run(command).await,
         Command::Audit { command } => audit::run(command).await,
         Command::Policy { command } => policy::run(command),
         Command::Login { token_file, client } => login::run(&client, token_file).await,

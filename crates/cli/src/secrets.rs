@@ -84,7 +84,7 @@ fn check_private(_: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn passphrase_from(var: &str, file_var: &str) -> anyhow::Result<Option<SecretString>> {
+pub(crate) fn passphrase_from(var: &str, file_var: &str) -> anyhow::Result<Option<SecretString>> {
     if let Ok(value) = std::env::var(var) {
         return Ok(Some(SecretString::from(value)));
     }

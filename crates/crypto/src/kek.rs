@@ -254,6 +254,23 @@ impl Kek {
         ))
     }
 
+    /// Wraps raw key bytes for another crate-internal key type (the backup master key).
+    pub(crate) fn wrap_raw(
+        &self,
+        key: &[u8; KEY_LEN],
+        context: &[u8],
+    ) -> Result<WrappedKey, CryptoError> {
+        self.wrap_bytes(key, context)
+    }
+
+    pub(crate) fn unwrap_raw(
+        &self,
+        wrapped: &WrappedKey,
+        context: &[u8],
+    ) -> Result<[u8; KEY_LEN], CryptoError> {
+        self.unwrap_bytes(wrapped, context)
+    }
+
     fn wrap_bytes(&self, key: &[u8; KEY_LEN], context: &[u8]) -> Result<WrappedKey, CryptoError> {
         let bytes =
             self.seal_key_bytes(key, &[WRAP_LABEL, self.id.as_str().as_bytes(), context])?;

@@ -7,6 +7,7 @@
 //! primitive: AES-256-GCM comes from aws-lc-rs, Argon2id from `argon2`, BLAKE3 from `blake3`.
 //! Every secret type zeroizes on drop and prints as `[redacted]`.
 
+mod backup_key;
 mod error;
 mod hash;
 mod kek;
@@ -15,6 +16,7 @@ mod secret_box;
 mod segment;
 mod signing;
 
+pub use backup_key::{BackupCipher, BackupKey, MAX_SEALED_OBJECT, SEAL_OVERHEAD};
 pub use error::CryptoError;
 pub use hash::{ContentHash, ContentHasher, HashKey};
 pub use kek::{DataKey, KdfParams, Kek, KekId, KekMaterial, WrappedKey, generate_key_file};

@@ -54,6 +54,8 @@ pub enum GuardError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Policy(#[from] covault_policy::PolicyError),
+    #[error("backup: {0}")]
+    Backup(covault_backup::BackupError),
 }
 
 impl GuardError {
@@ -65,6 +67,7 @@ impl GuardError {
             GuardError::BadRequest(_) => ErrorKind::BadRequest,
             GuardError::Store(e) => store_kind(e),
             GuardError::Policy(_) => ErrorKind::BadRequest,
+            GuardError::Backup(e) => backup_kind(e),
         }
     }
 
@@ -88,6 +91,19 @@ fn store_kind(e: &StoreError) -> ErrorKind {
         StoreError::Integrity { .. } | StoreError::AuditTampered { .. } => ErrorKind::Integrity,
         StoreError::Locked(_) => ErrorKind::Unavailable,
         StoreError::Conflict(_) => ErrorKind::Conflict,
+        _ => ErrorKind::Internal,
+    }
+}
+
+fn backup_kind(e: &covault_backup::BackupError) -> ErrorKind {
+    use covault_backup::BackupError as B;
+    match e {
+        B::BadRequest(_) | B::NotInitialized(_) => ErrorKind::BadRequest,
+        B::NotFound(_) => ErrorKind::NotFound,
+        B::WrongKey | B::AppendOnly => ErrorKind::Forbidden,
+        B::AlreadyInitialized(_) | B::Locked(_) => ErrorKind::Conflict,
+        B::Corrupt(_) | B::Crypto(_) => ErrorKind::Integrity,
+        B::Storage(_) => ErrorKind::Unavailable,
         _ => ErrorKind::Internal,
     }
 }

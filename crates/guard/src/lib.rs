@@ -12,6 +12,7 @@
 mod access;
 mod ai;
 mod audit;
+mod backup;
 mod caller;
 mod dto;
 mod error;
@@ -23,6 +24,7 @@ mod vault;
 pub use access::{AccessOptions, load as load_policies, read_policy_dir};
 pub use ai::{AiFile, AiGrant, AiOutcome, AiTarget, month_of, principal_subject, provider_subject};
 pub use audit::{AuditExport, AuditFollow};
+pub use backup::{RestoreReport, restore_workspace};
 pub use caller::{Caller, RequestContext};
 pub use covault_audit::AiFields;
 pub use covault_audit::export;
@@ -31,6 +33,7 @@ pub use covault_audit::{
     TamperKind, VerifyReport as AuditVerifyReport,
 };
 pub use covault_audit::{format_rfc3339, now_ms, parse_rfc3339};
+pub use covault_backup as backups;
 pub use covault_crypto::sha256;
 pub use covault_crypto::{KdfParams, PublicKey, generate_key_file};
 pub use covault_policy::Action;

@@ -109,9 +109,10 @@ pub struct Initialized {
 
 /// The guarded workspace. Holds the store privately; everything goes through its methods.
 pub struct Vault {
-    pub(crate) ws: Workspace,
+    pub(crate) ws: Arc<Workspace>,
     pub(crate) access: Engine,
-    _dir: DataDir,
+    pub(crate) dir: DataDir,
+    pub(crate) limits: VaultLimits,
 }
 
 fn operator_principal() -> Principal {
@@ -211,9 +212,10 @@ impl Vault {
         .await?;
         Ok(Initialized {
             vault: Vault {
-                ws,
+                ws: Arc::new(ws),
                 access,
-                _dir: dir,
+                dir,
+                limits: options.limits.clone(),
             },
             operator,
             admin: PrincipalInfo::new(&admin, Some(issued.id.to_string())),
@@ -241,9 +243,10 @@ impl Vault {
         }
         Ok(Opened {
             vault: Vault {
-                ws,
+                ws: Arc::new(ws),
                 access,
-                _dir: dir,
+                dir,
+                limits: options.limits.clone(),
             },
             operator: operator_caller(),
         })

@@ -93,12 +93,16 @@ pub enum Action {
     AuditCheckpoint,
     AuditPrune,
     AuditExport,
+    BackupRun,
+    BackupRestore,
+    BackupDrill,
+    BackupPrune,
     Authenticate,
 }
 
 impl Action {
     /// Every action, in declaration order (the policy schema declares each).
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 36] = [
         Action::FileRead,
         Action::FileWrite,
         Action::FileList,
@@ -130,6 +134,10 @@ impl Action {
         Action::AuditCheckpoint,
         Action::AuditPrune,
         Action::AuditExport,
+        Action::BackupRun,
+        Action::BackupRestore,
+        Action::BackupDrill,
+        Action::BackupPrune,
         Action::Authenticate,
     ];
 
@@ -167,6 +175,10 @@ impl Action {
             Action::AuditCheckpoint => "audit.checkpoint",
             Action::AuditPrune => "audit.prune",
             Action::AuditExport => "audit.export",
+            Action::BackupRun => "backup.run",
+            Action::BackupRestore => "backup.restore",
+            Action::BackupDrill => "backup.drill",
+            Action::BackupPrune => "backup.prune",
             Action::Authenticate => "authenticate",
         }
     }

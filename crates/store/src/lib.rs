@@ -8,6 +8,7 @@
 //! Every change takes an [`AuditEvent`] that commits in the same transaction.
 
 mod audit_log;
+mod backup;
 mod blob;
 mod classify;
 mod committer;
@@ -31,6 +32,7 @@ mod workspace_audit;
 mod workspace_identity;
 
 pub use audit_log::PruneReport;
+pub use backup::{Catalog, Resealed, VersionReader, parse_content_hash, scratch_name};
 pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
 pub use classify::{
     DocumentSummary, ExtractionPolicy, OnExtractionFailure, ScanSummary, default_scanner,

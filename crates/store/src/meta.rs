@@ -269,6 +269,18 @@ pub trait MetadataStore:
 
     /// Every version of every file that has one, with its path (for verification).
     async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;
+    /// Copies the whole database, as of one instant, to `dest` (which must not exist).
+    async fn copy_into(&self, dest: &std::path::Path) -> Result<(), StoreError>;
+    /// Ids of purged files.
+    async fn purged_file_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Restore: records re-sealed versions (wrapped key, and inline ciphertext or blob
+    /// storage), one transaction.
+    async fn set_sealed(
+        &self,
+        rows: Vec<([u8; 16], WrappedKey, Option<Vec<u8>>)>,
+    ) -> Result<(), StoreError>;
+    /// Restore: marks purged every file none of whose versions has a key.
+    async fn mark_unrestored_purged(&self, at_ms: i64) -> Result<u64, StoreError>;
     /// Blobs that committed blob-stored versions still need (purged versions excluded).
     async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError>;
 }

@@ -78,6 +78,11 @@ impl SqliteMetadata {
         })
     }
 
+    /// Closes the connections (the committer thread ends with the last handle).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
     pub(crate) async fn submit<T>(
         &self,
         job: Job,
@@ -713,6 +718,71 @@ impl MetadataStore for SqliteMetadata {
                 Ok((WorkspacePath::from_stored(path), version_from_row(r)?))
             })
             .collect()
+    }
+
+    async fn copy_into(&self, dest: &Path) -> Result<(), StoreError> {
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("backup scratch path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purged_file_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM files WHERE purged_at_ms IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    async fn set_sealed(
+        &self,
+        rows: Vec<([u8; 16], WrappedKey, Option<Vec<u8>>)>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        for (version_id, wrapped, inline) in rows {
+            let id = hex::encode(version_id);
+            let storage = if inline.is_some() { "inline" } else { "blob" };
+            let done = sqlx::query(
+                "UPDATE versions SET kek_id = $1, wrapped_key = $2, storage = $3 WHERE version_id = $4",
+            )
+            .bind(wrapped.kek_id.as_str().to_owned())
+            .bind(wrapped.bytes)
+            .bind(storage)
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "restored version {id} has no row"
+                )));
+            }
+            if let Some(data) = inline {
+                sqlx::query(
+                    "INSERT OR REPLACE INTO inline_blobs (version_id, data) VALUES ($1, $2)",
+                )
+                .bind(id)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_unrestored_purged(&self, at_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE files SET purged_at_ms = $1 WHERE purged_at_ms IS NULL AND current_version > 0 \
+             AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.file_id = files.id AND v.wrapped_key IS NOT NULL)",
+        )
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn live_blob_keys(&self) -> Result<HashSet<BlobKey>, StoreError> {

@@ -111,7 +111,7 @@ impl VerifyReport {
 /// The encrypted, versioned workspace.
 pub struct Workspace {
     pub(crate) meta: Arc<dyn MetadataStore>,
-    blobs: Arc<dyn BlobStore>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
     keyring: RwLock<Arc<Keyring>>,
     options: WorkspaceOptions,
 }

@@ -1,0 +1,432 @@
+//! A repository: its `config` object (the only plaintext one), how it is unlocked, and the
+//! sealed JSON objects (index files, snapshots, drill records) stored beside the packs.
+//!
+//! Layout: `config`; `data/<2 hex>/<64 hex>` packs named by the BLAKE3 of their bytes;
+//! `index/<id>` which chunk is where; `snapshots/<id>` manifests; `drills/<id>` drill
+//! results; `locks/<id>` who is working on the repository. The master key is random and kept
+//! in `config` only wrapped, under a KEK derived from a passphrase (Argon2id, parameters and
+//! salt beside it) or read from a key file — the same scheme as the workspace keyring — with
+//! a check value so a wrong key is reported as such. An append-only repository also records
+//! the check value of a separate prune key, without which nothing is ever deleted.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use covault_crypto::{BackupCipher, BackupKey, KdfParams, Kek, KekId, KekMaterial, WrappedKey};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::backend::Backend;
+use crate::{BackupError, Snapshot};
+
+const FORMAT: u32 = 1;
+const CONFIG: &str = "config";
+/// Largest sealed JSON object read (index, snapshot, drill, config).
+const MAX_OBJECT: usize = 256 * 1024 * 1024;
+
+/// What unlocks a repository.
+pub enum RepoSecret {
+    Passphrase(SecretString),
+    /// A key file's contents (64 hex characters).
+    KeyFile(Zeroizing<Vec<u8>>),
+}
+
+impl std::fmt::Debug for RepoSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RepoSecret([redacted])")
+    }
+}
+
+/// Chunker parameters, fixed at `init` (changing them would defeat deduplication).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChunkerParams {
+    pub min: u32,
+    pub avg: u32,
+    pub max: u32,
+}
+
+impl Default for ChunkerParams {
+    fn default() -> Self {
+        Self {
+            min: 512 * 1024,
+            avg: 1024 * 1024,
+            max: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// How to create a repository.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    pub append_only: bool,
+    pub chunker: ChunkerParams,
+    /// zstd level for chunks (1 to 19); incompressible chunks are stored as they are.
+    pub zstd_level: i32,
+    /// Argon2id cost when the secret is a passphrase.
+    pub kdf: Option<KdfParams>,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        Self {
+            append_only: false,
+            chunker: ChunkerParams::default(),
+            zstd_level: 1,
+            kdf: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct KeyRecord {
+    id: String,
+    /// `passphrase` or `key-file`.
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<KdfRecord>,
+    check: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wrapped: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct KdfRecord {
+    salt: String,
+    m_kib: u32,
+    t: u32,
+    p: u32,
+}
+
+/// The `config` object.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Config {
+    format: u32,
+    id: String,
+    created_at_ms: i64,
+    key: KeyRecord,
+    append_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prune_key: Option<KeyRecord>,
+    chunker: ChunkerParams,
+    zstd_level: i32,
+}
+
+/// An opened, unlocked repository.
+pub struct Repository {
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) cipher: Arc<BackupCipher>,
+    config: Config,
+    prune_allowed: bool,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Repository({}, {})",
+            self.config.id,
+            self.backend.describe()
+        )
+    }
+}
+
+fn kek_from(record: &KeyRecord, secret: &RepoSecret) -> Result<Kek, BackupError> {
+    let material = match (record.source.as_str(), secret) {
+        ("passphrase", RepoSecret::Passphrase(pass)) => {
+            let kdf = record
+                .kdf
+                .as_ref()
+                .ok_or_else(|| BackupError::Corrupt("config: passphrase key without KDF".into()))?;
+            let params = KdfParams {
+                salt: hex::decode(&kdf.salt)
+                    .map_err(|_| BackupError::Corrupt("config: bad salt".into()))?,
+                m_kib: kdf.m_kib,
+                t: kdf.t,
+                p: kdf.p,
+            };
+            KekMaterial::from_passphrase(pass, &params)?
+        }
+        ("key-file", RepoSecret::KeyFile(bytes)) => KekMaterial::from_key_file(bytes)?,
+        ("passphrase", RepoSecret::KeyFile(_)) => {
+            return Err(BackupError::BadRequest(
+                "this repository is unlocked by a passphrase (COVAULT_BACKUP_PASSPHRASE or the workspace's)".into(),
+            ));
+        }
+        _ => {
+            return Err(BackupError::BadRequest(
+                "this repository is unlocked by a key file (COVAULT_BACKUP_KEY_FILE or the workspace's)".into(),
+            ));
+        }
+    };
+    let kek = material.into_kek(KekId::from_stored(record.id.clone()))?;
+    let check = hex::decode(&record.check)
+        .map_err(|_| BackupError::Corrupt("config: bad check value".into()))?;
+    kek.verify_check(&check)
+        .map_err(|_| BackupError::WrongKey)?;
+    Ok(kek)
+}
+
+fn new_key_record(
+    secret: &RepoSecret,
+    kdf: Option<KdfParams>,
+) -> Result<(KeyRecord, Kek), BackupError> {
+    let id = KekId::generate()?;
+    let (source, kdf_record, material) = match secret {
+        RepoSecret::Passphrase(pass) => {
+            let params = match kdf {
+                Some(p) => p,
+                None => KdfParams::recommended()?,
+            };
+            let material = KekMaterial::from_passphrase(pass, &params)?;
+            let record = KdfRecord {
+                salt: hex::encode(&params.salt),
+                m_kib: params.m_kib,
+                t: params.t,
+                p: params.p,
+            };
+            ("passphrase", Some(record), material)
+        }
+        RepoSecret::KeyFile(bytes) => ("key-file", None, KekMaterial::from_key_file(bytes)?),
+    };
+    let kek = material.into_kek(id.clone())?;
+    let record = KeyRecord {
+        id: id.as_str().to_owned(),
+        source: source.into(),
+        kdf: kdf_record,
+        check: hex::encode(kek.check_value()?),
+        wrapped: None,
+    };
+    Ok((record, kek))
+}
+
+impl Repository {
+    /// Creates a repository. With `append_only`, also returns the contents of a new prune key
+    /// file (shown once): the only thing that lets forget/prune delete.
+    pub async fn init(
+        backend: Arc<dyn Backend>,
+        secret: &RepoSecret,
+        options: InitOptions,
+    ) -> Result<(Self, Option<Zeroizing<String>>), BackupError> {
+        match backend.get(CONFIG).await {
+            Ok(_) => return Err(BackupError::AlreadyInitialized(backend.describe())),
+            Err(BackupError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        if !(1..=19).contains(&options.zstd_level) {
+            return Err(BackupError::BadRequest("zstd level must be 1 to 19".into()));
+        }
+        let id = hex::encode(covault_crypto::random_array::<16>()?);
+        let master = BackupKey::generate()?;
+        let (mut key, kek) = new_key_record(secret, options.kdf.clone())?;
+        let wrapped = master.wrap(&kek, &id)?;
+        key.wrapped = Some(hex::encode(&wrapped.bytes));
+        let (prune_key, prune_text) = if options.append_only {
+            let text = covault_crypto::generate_key_file()?;
+            let (record, _) = new_key_record(
+                &RepoSecret::KeyFile(Zeroizing::new(text.as_bytes().to_vec())),
+                None,
+            )?;
+            (Some(record), Some(text))
+        } else {
+            (None, None)
+        };
+        let config = Config {
+            format: FORMAT,
+            id,
+            created_at_ms: now_ms(),
+            key,
+            append_only: options.append_only,
+            prune_key,
+            chunker: options.chunker,
+            zstd_level: options.zstd_level,
+        };
+        let body =
+            serde_json::to_vec_pretty(&config).map_err(|e| BackupError::Corrupt(e.to_string()))?;
+        backend.put(CONFIG, Bytes::from(body)).await?;
+        let cipher = Arc::new(master.cipher()?);
+        Ok((
+            Self {
+                backend,
+                cipher,
+                config,
+                prune_allowed: !options.append_only,
+            },
+            prune_text,
+        ))
+    }
+
+    /// Opens and unlocks a repository.
+    pub async fn open(backend: Arc<dyn Backend>, secret: &RepoSecret) -> Result<Self, BackupError> {
+        let raw = match backend.get(CONFIG).await {
+            Ok(raw) => raw,
+            Err(BackupError::NotFound(_)) => {
+                return Err(BackupError::NotInitialized(backend.describe()));
+            }
+            Err(e) => return Err(e),
+        };
+        if raw.len() > 64 * 1024 {
+            return Err(BackupError::Corrupt("config is too large".into()));
+        }
+        let config: Config = serde_json::from_slice(&raw)
+            .map_err(|e| BackupError::Corrupt(format!("config: {e}")))?;
+        if config.format != FORMAT {
+            return Err(BackupError::Corrupt(format!(
+                "repository format {} is not supported (this covault reads {FORMAT})",
+                config.format
+            )));
+        }
+        let (key, id) = (config.key.clone(), config.id.clone());
+        let kek = kek_from(&key, secret)?;
+        let wrapped = WrappedKey {
+            kek_id: KekId::from_stored(key.id.clone()),
+            bytes: hex::decode(key.wrapped.as_deref().unwrap_or_default())
+                .map_err(|_| BackupError::Corrupt("config: bad wrapped key".into()))?,
+        };
+        let master = BackupKey::unwrap(&kek, &wrapped, &id).map_err(|_| BackupError::WrongKey)?;
+        let cipher = Arc::new(master.cipher()?);
+        let prune_allowed = !config.append_only;
+        Ok(Self {
+            backend,
+            cipher,
+            config,
+            prune_allowed,
+        })
+    }
+
+    /// Presents the prune key of an append-only repository.
+    pub fn allow_prune(&mut self, prune_key_file: &[u8]) -> Result<(), BackupError> {
+        let Some(record) = &self.config.prune_key else {
+            return Ok(());
+        };
+        kek_from(
+            record,
+            &RepoSecret::KeyFile(Zeroizing::new(prune_key_file.to_vec())),
+        )
+        .map_err(|_| BackupError::BadRequest("that is not this repository's prune key".into()))?;
+        self.prune_allowed = true;
+        Ok(())
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config.id
+    }
+    pub fn location(&self) -> String {
+        self.backend.describe()
+    }
+    pub fn append_only(&self) -> bool {
+        self.config.append_only
+    }
+    pub fn chunker(&self) -> ChunkerParams {
+        self.config.chunker
+    }
+    pub(crate) fn zstd_level(&self) -> i32 {
+        self.config.zstd_level
+    }
+
+    /// Fails unless this handle may delete (not append-only, or the prune key was given).
+    pub(crate) fn may_delete(&self) -> Result<(), BackupError> {
+        if self.prune_allowed {
+            Ok(())
+        } else {
+            Err(BackupError::AppendOnly)
+        }
+    }
+
+    /// Seals `value` as JSON (zstd) under `kind/name`.
+    pub(crate) async fn put_object<T: Serialize>(
+        &self,
+        kind: &str,
+        name: &str,
+        value: &T,
+    ) -> Result<(), BackupError> {
+        let full = format!("{kind}/{name}");
+        let json = serde_json::to_vec(value).map_err(|e| BackupError::Corrupt(e.to_string()))?;
+        let cipher = Arc::clone(&self.cipher);
+        let aad = full.clone();
+        let sealed = crate::error::join(
+            tokio::task::spawn_blocking(move || {
+                let packed = zstd::bulk::compress(&json, 3)
+                    .map_err(|e| BackupError::Corrupt(format!("compressing {aad}: {e}")))?;
+                Ok::<_, BackupError>(cipher.seal(&packed, aad.as_bytes())?)
+            })
+            .await,
+        )??;
+        self.backend.put(&full, Bytes::from(sealed)).await
+    }
+
+    /// Opens a sealed JSON object.
+    pub(crate) async fn get_object<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        kind: &str,
+        name: &str,
+    ) -> Result<T, BackupError> {
+        let full = format!("{kind}/{name}");
+        let raw = self.backend.get(&full).await?;
+        let cipher = Arc::clone(&self.cipher);
+        crate::error::join(
+            tokio::task::spawn_blocking(move || {
+                let packed = cipher
+                    .open(&raw, full.as_bytes())
+                    .map_err(|_| BackupError::Corrupt(format!("{full} does not open")))?;
+                let json = zstd::bulk::decompress(&packed, MAX_OBJECT)
+                    .map_err(|e| BackupError::Corrupt(format!("{full}: {e}")))?;
+                serde_json::from_slice(&json)
+                    .map_err(|e| BackupError::Corrupt(format!("{full}: {e}")))
+            })
+            .await,
+        )?
+    }
+
+    /// Names of the objects of one kind (`snapshots`, `index`, …).
+    pub(crate) async fn names(&self, kind: &str) -> Result<Vec<String>, BackupError> {
+        let prefix = format!("{kind}/");
+        Ok(self
+            .backend
+            .list(kind)
+            .await?
+            .into_iter()
+            .filter_map(|l| l.name.strip_prefix(&prefix).map(str::to_owned))
+            .collect())
+    }
+
+    /// Every snapshot, oldest first.
+    pub async fn snapshots(&self) -> Result<Vec<Snapshot>, BackupError> {
+        let names = self.names("snapshots").await?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let mut snap: Snapshot = self.get_object("snapshots", &name).await?;
+            snap.id = name;
+            out.push(snap);
+        }
+        out.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// One snapshot by id, a unique id prefix, or `latest`.
+    pub async fn snapshot(&self, wanted: &str) -> Result<Snapshot, BackupError> {
+        let all = self.snapshots().await?;
+        let found: Vec<&Snapshot> = if wanted == "latest" {
+            all.last().into_iter().collect()
+        } else {
+            all.iter().filter(|s| s.id.starts_with(wanted)).collect()
+        };
+        match found.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(BackupError::NotFound(format!("snapshot {wanted}"))),
+            _ => Err(BackupError::BadRequest(format!(
+                "snapshot id {wanted} is ambiguous; give more characters"
+            ))),
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn random_name() -> Result<String, BackupError> {
+    Ok(hex::encode(covault_crypto::random_array::<16>()?))
+}

@@ -1,0 +1,279 @@
+//! Writing a backup: content-defined chunking, deduplication against the index, sealing,
+//! packing and uploading, then the index and finally the snapshot manifest.
+//!
+//! The caller feeds each entry's plaintext through a [`ChunkSink`] on blocking threads (as
+//! many as it likes, concurrently); chunk ids already in the repository, or added by this
+//! backup, are only referenced. Full packs are uploaded as they close; every
+//! [`INDEX_EVERY`] packs, and at the end, an index file records them; the snapshot is
+//! written last. A backup cut short at any point leaves only unreferenced packs or index
+//! entries, never a snapshot naming something missing.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use fastcdc::v2020::{FastCDC, Normalization, StreamCDC};
+
+use crate::index::{Index, PackRecord};
+use crate::lock::RepoLock;
+use crate::pack::{ChunkId, FinishedPack, PackBuilder, pack_object, parse_id, seal_chunk};
+use crate::repo::{now_ms, random_name};
+use crate::{BackupError, Repository, Snapshot};
+
+/// Packs per index file.
+const INDEX_EVERY: usize = 64;
+
+/// Told how many plaintext bytes have been processed (for progress bars).
+pub trait Progress: Send + Sync {
+    fn advance(&self, bytes: u64);
+}
+
+#[derive(Default)]
+struct PackState {
+    builder: PackBuilder,
+    pending: Vec<PackRecord>,
+}
+
+struct Shared {
+    repo: Arc<Repository>,
+    handle: tokio::runtime::Handle,
+    known: Mutex<HashSet<ChunkId>>,
+    state: Mutex<PackState>,
+    chunks_added: AtomicU64,
+    bytes_added: AtomicU64,
+    progress: Option<Arc<dyn Progress>>,
+}
+
+/// A backup being written (holds a shared repository lock).
+pub struct BackupWriter {
+    shared: Arc<Shared>,
+    lock: RepoLock,
+    parent: Option<Snapshot>,
+    started: std::time::Instant,
+}
+
+/// Stores entry contents; cheap to clone into blocking tasks.
+#[derive(Clone)]
+pub struct ChunkSink {
+    shared: Arc<Shared>,
+}
+
+fn poisoned() -> BackupError {
+    BackupError::Task("a backup worker panicked".into())
+}
+
+impl BackupWriter {
+    /// Locks the repository (shared), loads its index and finds the latest snapshot of
+    /// `source` to reuse unchanged entries from.
+    pub async fn start(
+        repo: Arc<Repository>,
+        source: &str,
+        progress: Option<Arc<dyn Progress>>,
+    ) -> Result<Self, BackupError> {
+        let lock = RepoLock::take(&repo, false, "backup").await?;
+        let prepared = async {
+            let index = Index::load(&repo).await?;
+            let parent = repo
+                .snapshots()
+                .await?
+                .into_iter()
+                .rev()
+                .find(|s| s.source == source);
+            Ok::<_, BackupError>((index, parent))
+        }
+        .await;
+        let (index, parent) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                lock.release().await;
+                return Err(e);
+            }
+        };
+        let known = index.chunks.keys().copied().collect();
+        Ok(Self {
+            shared: Arc::new(Shared {
+                repo,
+                handle: tokio::runtime::Handle::current(),
+                known: Mutex::new(known),
+                state: Mutex::new(PackState::default()),
+                chunks_added: AtomicU64::new(0),
+                bytes_added: AtomicU64::new(0),
+                progress,
+            }),
+            lock,
+            parent,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// The snapshot this one builds on, if any.
+    pub fn parent(&self) -> Option<&Snapshot> {
+        self.parent.as_ref()
+    }
+
+    /// Whether every chunk in `chunks` is in the repository (so an entry can be reused).
+    pub fn has_all(&self, chunks: &[String]) -> bool {
+        let Ok(known) = self.shared.known.lock() else {
+            return false;
+        };
+        chunks
+            .iter()
+            .all(|c| parse_id(c).is_some_and(|id| known.contains(&id)))
+    }
+
+    pub fn sink(&self) -> ChunkSink {
+        ChunkSink {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Uploads what is left, writes the index and then `snapshot`; returns it with its id.
+    pub async fn finish(self, mut snapshot: Snapshot) -> Result<Snapshot, BackupError> {
+        let result = async {
+            let shared = Arc::clone(&self.shared);
+            let pending = crate::error::join(
+                tokio::task::spawn_blocking(move || {
+                    let builder = {
+                        let mut state = shared.state.lock().map_err(|_| poisoned())?;
+                        std::mem::take(&mut state.builder)
+                    };
+                    if !builder.is_empty() {
+                        shared.upload(builder)?;
+                    }
+                    let mut state = shared.state.lock().map_err(|_| poisoned())?;
+                    Ok::<_, BackupError>(std::mem::take(&mut state.pending))
+                })
+                .await,
+            )??;
+            let repo = &self.shared.repo;
+            if !pending.is_empty() {
+                let file = crate::index::IndexFile { packs: pending };
+                repo.put_object("index", &random_name()?, &file).await?;
+            }
+            snapshot.parent = self.parent.as_ref().map(|p| p.id.clone());
+            snapshot.stats.chunks_added = self.shared.chunks_added.load(Ordering::Relaxed);
+            snapshot.stats.bytes_added = self.shared.bytes_added.load(Ordering::Relaxed);
+            snapshot.stats.duration_ms =
+                u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if snapshot.time_ms == 0 {
+                snapshot.time_ms = now_ms();
+            }
+            let id = random_name()?;
+            repo.put_object("snapshots", &id, &snapshot).await?;
+            snapshot.id = id;
+            Ok(snapshot)
+        }
+        .await;
+        self.lock.release().await;
+        result
+    }
+
+    /// Gives up: releases the lock; what was uploaded stays unreferenced until a prune.
+    pub async fn abort(self) {
+        self.lock.release().await;
+    }
+}
+
+impl Shared {
+    /// Blocking: seals the pack's header, uploads it, and queues its index record (writing
+    /// an index file when enough are queued).
+    fn upload(&self, builder: PackBuilder) -> Result<(), BackupError> {
+        let FinishedPack { name, bytes, blobs } = builder.finish(&self.repo.cipher)?;
+        let size = bytes.len() as u64;
+        self.handle.block_on(
+            self.repo
+                .backend
+                .put(&pack_object(&name), Bytes::from(bytes)),
+        )?;
+        self.bytes_added.fetch_add(size, Ordering::Relaxed);
+        let batch = {
+            let mut state = self.state.lock().map_err(|_| poisoned())?;
+            state.pending.push(PackRecord { name, size, blobs });
+            if state.pending.len() >= INDEX_EVERY {
+                Some(std::mem::take(&mut state.pending))
+            } else {
+                None
+            }
+        };
+        if let Some(packs) = batch {
+            let file = crate::index::IndexFile { packs };
+            self.handle
+                .block_on(self.repo.put_object("index", &random_name()?, &file))?;
+        }
+        Ok(())
+    }
+
+    fn add_chunk(&self, plain: &[u8]) -> Result<String, BackupError> {
+        let id = self.repo.cipher.chunk_id(plain);
+        let fresh = self.known.lock().map_err(|_| poisoned())?.insert(id);
+        if fresh {
+            let sealed = seal_chunk(&self.repo.cipher, self.repo.zstd_level(), &id, plain)?;
+            let full = {
+                let mut state = self.state.lock().map_err(|_| poisoned())?;
+                state.builder.add(id, &sealed, plain.len());
+                if state.builder.is_full() {
+                    Some(std::mem::take(&mut state.builder))
+                } else {
+                    None
+                }
+            };
+            self.chunks_added.fetch_add(1, Ordering::Relaxed);
+            if let Some(builder) = full {
+                self.upload(builder)?;
+            }
+        }
+        if let Some(p) = &self.progress {
+            p.advance(plain.len() as u64);
+        }
+        Ok(hex::encode(id))
+    }
+}
+
+impl ChunkSink {
+    /// Blocking: chunks everything `reader` yields and stores new chunks. Returns the chunk
+    /// ids in order and the number of bytes read.
+    pub fn store(
+        &self,
+        reader: &mut dyn Read,
+        size_hint: u64,
+    ) -> Result<(Vec<String>, u64), BackupError> {
+        let params = self.shared.repo.chunker();
+        let (min, avg, max) = (
+            params.min as usize,
+            params.avg as usize,
+            params.max as usize,
+        );
+        let seed = self.shared.repo.cipher.chunker_seed();
+        let mut ids = Vec::new();
+        let mut total = 0u64;
+        if size_hint <= max as u64 {
+            let mut buf = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0));
+            reader
+                .read_to_end(&mut buf)
+                .map_err(|e| BackupError::Source(e.to_string()))?;
+            total = buf.len() as u64;
+            if buf.is_empty() {
+                return Ok((ids, 0));
+            }
+            for chunk in
+                FastCDC::with_level_and_seed(&buf, min, avg, max, Normalization::Level1, seed)
+            {
+                let data = buf
+                    .get(chunk.offset..chunk.offset + chunk.length)
+                    .ok_or_else(|| BackupError::Task("chunker out of bounds".into()))?;
+                ids.push(self.shared.add_chunk(data)?);
+            }
+            return Ok((ids, total));
+        }
+        let chunker =
+            StreamCDC::with_level_and_seed(reader, min, avg, max, Normalization::Level1, seed);
+        for chunk in chunker {
+            let chunk = chunk.map_err(|e| BackupError::Source(e.to_string()))?;
+            total += chunk.length as u64;
+            ids.push(self.shared.add_chunk(&chunk.data)?);
+        }
+        Ok((ids, total))
+    }
+}

@@ -1,0 +1,758 @@
+//! Backups of the workspace, behind policy and audit: `backup run` (a consistent snapshot of
+//! versions, database, keyring and audit log), restoring a whole workspace into a new data
+//! directory or one path into the live workspace, restore drills, forget/prune, and erasure
+//! of purged files from every backup.
+//!
+//! The repository mechanics live in `covault-backup`; this module decides what the entries
+//! are and where restored content goes. Every operation is an operator action with its own
+//! audit event (`backup.run`, `backup.restore`, `backup.drill`, `backup.prune`). Content
+//! never touches disk unsealed: the database copy holds no content or data keys, restored
+//! versions are re-sealed as they stream in, and a drill restores into a scratch workspace
+//! that is itself encrypted.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use covault_audit::Outcome;
+use covault_backup::{
+    BackupError, BackupWriter, Entry, EntryKind, KeepPolicy, Progress, PruneOptions, PruneReport,
+    RepoReader, Repository, Snapshot, SnapshotStats, drill::DrillRecord,
+};
+use covault_policy::{Action, Resource, Tier};
+use covault_store::{KekSource, LockMode, PutOptions, StoreError, VersionRecord, WorkspacePath};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::vault::{base_event, operator_caller};
+use crate::{Caller, GuardError, OpenOptions, Vault, VaultLimits, VersionInfo};
+
+/// Versions read at once during a backup.
+const READERS: usize = 3;
+/// Versions re-sealed at once during a restore, and per metadata commit.
+const RESTORERS: usize = 4;
+const COMMIT_BATCH: usize = 512;
+/// The configuration file is small; anything larger in a snapshot is refused.
+const MAX_CONFIG: u64 = 1024 * 1024;
+
+/// What a restore did (or, with `dry_run`, would do).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RestoreReport {
+    pub snapshot: String,
+    pub target: String,
+    pub versions: u64,
+    pub bytes: u64,
+    /// Files none of whose content the snapshot still holds (erased), recorded as purged.
+    pub files_purged: u64,
+    pub dry_run: bool,
+}
+
+/// Removes a scratch file or directory when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = if self.0.is_dir() {
+            std::fs::remove_dir_all(&self.0)
+        } else {
+            std::fs::remove_file(&self.0)
+        };
+    }
+}
+
+impl From<BackupError> for GuardError {
+    fn from(e: BackupError) -> Self {
+        GuardError::Backup(e)
+    }
+}
+
+fn source_name(root: &Path) -> String {
+    std::fs::canonicalize(root)
+        .unwrap_or_else(|_| root.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn version_entry(path: &WorkspacePath, v: &VersionRecord, chunks: Vec<String>) -> Entry {
+    Entry {
+        kind: EntryKind::Version,
+        id: hex::encode(v.version_id),
+        file_id: Some(v.file_id.clone()),
+        path: Some(path.to_string()),
+        version: Some(v.version),
+        tier: Some(v.tier.as_str().to_owned()),
+        size: v.size,
+        content_hash: Some(v.content_hash.to_hex()),
+        chunks,
+    }
+}
+
+impl Vault {
+    /// Backs the whole workspace up into `repo` (operator only).
+    pub async fn backup_run(
+        &self,
+        caller: &Caller,
+        repo: &Arc<Repository>,
+        progress: Option<Arc<dyn Progress>>,
+    ) -> Result<Snapshot, GuardError> {
+        self.guarded(
+            caller,
+            Action::BackupRun,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let source = source_name(self.dir.root());
+                let writer = BackupWriter::start(Arc::clone(repo), &source, progress).await?;
+                match self.write_backup(&writer, &source).await {
+                    Ok(snapshot) => {
+                        let snapshot = writer.finish(snapshot).await?;
+                        event.detail = serde_json::json!({
+                            "repository": repo.id(),
+                            "snapshot": snapshot.id,
+                            "parent": snapshot.parent,
+                            "versions": snapshot.stats.versions,
+                            "versions_read": snapshot.stats.versions_read,
+                            "bytes": snapshot.stats.bytes,
+                            "bytes_read": snapshot.stats.bytes_read,
+                            "chunks_added": snapshot.stats.chunks_added,
+                            "bytes_added": snapshot.stats.bytes_added,
+                        });
+                        self.ws.append_audit(&event).await?;
+                        Ok(snapshot)
+                    }
+                    Err(e) => {
+                        writer.abort().await;
+                        Err(e)
+                    }
+                }
+            },
+        )
+        .await
+    }
+
+    async fn write_backup(
+        &self,
+        writer: &BackupWriter,
+        source: &str,
+    ) -> Result<Snapshot, GuardError> {
+        let root = self.dir.root().to_path_buf();
+        let copy = root.join(format!(".backup-{}.db", covault_store::scratch_name()?));
+        let _scratch = Scratch(copy.clone());
+        let catalog = self.ws.snapshot_database(&copy).await?;
+
+        let reuse: HashMap<&str, &Entry> = writer
+            .parent()
+            .map(|p| p.versions().map(|e| (e.id.as_str(), e)).collect())
+            .unwrap_or_default();
+        let mut entries: Vec<Entry> = Vec::with_capacity(catalog.versions.len() + 2);
+        let mut to_read: Vec<(WorkspacePath, VersionRecord)> = Vec::new();
+        let mut files = HashSet::new();
+        let mut stats = SnapshotStats::default();
+        for (path, v) in catalog.versions {
+            if v.wrapped_key.is_none() {
+                continue; // purged: nothing to keep
+            }
+            files.insert(v.file_id.clone());
+            stats.versions += 1;
+            stats.bytes += v.size;
+            let id = hex::encode(v.version_id);
+            match reuse.get(id.as_str()) {
+                Some(old) if writer.has_all(&old.chunks) => {
+                    entries.push(version_entry(&path, &v, old.chunks.clone()));
+                }
+                _ => to_read.push((path, v)),
+            }
+        }
+        stats.files = files.len() as u64;
+
+        // New versions: read on a few blocking workers, chunked and stored as they stream.
+        let queue = Arc::new(Mutex::new(to_read));
+        let mut workers = Vec::new();
+        for _ in 0..READERS {
+            let queue = Arc::clone(&queue);
+            let ws = Arc::clone(&self.ws);
+            let sink = writer.sink();
+            let handle = tokio::runtime::Handle::current();
+            workers.push(tokio::task::spawn_blocking(move || {
+                let mut done: Vec<(WorkspacePath, VersionRecord, Option<Vec<String>>)> = Vec::new();
+                loop {
+                    let next = queue
+                        .lock()
+                        .map_err(|_| GuardError::BadRequest("backup queue poisoned".into()))?
+                        .pop();
+                    let Some((path, v)) = next else {
+                        return Ok::<_, GuardError>(done);
+                    };
+                    let stored = ws
+                        .read_version_blocking(&handle, &path, &v)
+                        .map_err(GuardError::from)
+                        .and_then(|mut reader| Ok(sink.store(&mut reader, v.size)?));
+                    match stored {
+                        Ok((chunks, n)) if n == v.size => done.push((path, v, Some(chunks))),
+                        Ok(_) => {
+                            return Err(StoreError::Integrity {
+                                path: path.to_string(),
+                                version: v.version,
+                                what: "read a different size than recorded".into(),
+                            }
+                            .into());
+                        }
+                        Err(e) => {
+                            // Purged while the backup ran: erasure wins, the version is left out.
+                            if handle.block_on(ws.is_purged(&path, v.version))? {
+                                done.push((path, v, None));
+                            } else {
+                                return Err(e);
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        for worker in workers {
+            let done = worker
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))??;
+            for (path, v, chunks) in done {
+                match chunks {
+                    Some(chunks) => {
+                        stats.versions_read += 1;
+                        stats.bytes_read += v.size;
+                        entries.push(version_entry(&path, &v, chunks));
+                    }
+                    None => {
+                        stats.versions -= 1;
+                        stats.bytes -= v.size;
+                    }
+                }
+            }
+        }
+        entries.sort_by(|a, b| (&a.path, a.version).cmp(&(&b.path, b.version)));
+
+        // The database copy and the configuration.
+        for (kind, name, file) in [
+            (EntryKind::Database, "meta.db", copy.clone()),
+            (EntryKind::Config, "covault.toml", root.join("covault.toml")),
+        ] {
+            if kind == EntryKind::Config && !file.exists() {
+                continue;
+            }
+            let sink = writer.sink();
+            let (chunks, size) = tokio::task::spawn_blocking(move || {
+                let mut f = std::fs::File::open(&file).map_err(|e| StoreError::Io {
+                    what: file.display().to_string(),
+                    source: e,
+                })?;
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                Ok::<_, GuardError>(sink.store(&mut f, len)?)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+            entries.push(Entry {
+                kind,
+                id: name.to_owned(),
+                file_id: None,
+                path: None,
+                version: None,
+                tier: None,
+                size,
+                content_hash: None,
+                chunks,
+            });
+        }
+        Ok(Snapshot {
+            id: String::new(),
+            time_ms: covault_audit::now_ms(),
+            hostname: covault_backup::hostname(),
+            source: source.to_owned(),
+            parent: None,
+            entries,
+            stats,
+            erased: Vec::new(),
+        })
+    }
+
+    /// Writes one backed-up version of `path` (the newest in the snapshot, or `version`) into
+    /// the live workspace as a new version (operator only; audited as `backup.restore` and as
+    /// the `file.write` that commits it). With `dry_run`, only finds it.
+    pub async fn backup_restore_path(
+        &self,
+        caller: &Caller,
+        repo: &Arc<Repository>,
+        snapshot: &Snapshot,
+        raw_path: &str,
+        version: Option<i64>,
+        dry_run: bool,
+    ) -> Result<(Entry, Option<VersionInfo>), GuardError> {
+        let path = self.ws.parse_path(raw_path)?;
+        let entry = snapshot
+            .versions()
+            .filter(|e| e.path.as_deref() == Some(path.as_str()))
+            .filter(|e| version.is_none_or(|v| e.version == Some(v)))
+            .max_by_key(|e| e.version)
+            .cloned()
+            .ok_or_else(|| {
+                StoreError::NotFound(match version {
+                    Some(v) => format!("{path} version {v} in snapshot {}", snapshot.short_id()),
+                    None => format!("{path} in snapshot {}", snapshot.short_id()),
+                })
+            })?;
+        if dry_run {
+            return Ok((entry, None));
+        }
+        let path_ref = &path;
+        self.guarded(
+            caller,
+            Action::BackupRestore,
+            Resource::Workspace,
+            Some(&path),
+            |mut event| async move {
+                let path = path_ref;
+                let reader = RepoReader::open(Arc::clone(repo)).await?;
+                let body: covault_store::ByteStream = Box::pin(
+                    reader
+                        .stream(&entry)
+                        .map_err(|e| StoreError::UploadAborted(e.to_string())),
+                );
+                let tier = entry.tier.as_deref().and_then(|t| t.parse::<Tier>().ok());
+                let mut write = base_event(caller, Action::FileWrite, Some(&path));
+                write.reason = format!("restored from backup snapshot {}", snapshot.id);
+                let options = PutOptions {
+                    tier,
+                    author: caller.principal.name.clone(),
+                    known_file: None,
+                };
+                let record = self.ws.put(&path, options, body, write).await?;
+                if let Some(expected) = entry
+                    .content_hash
+                    .as_deref()
+                    .and_then(covault_store::parse_content_hash)
+                    && !record.content_hash.ct_eq(&expected)
+                {
+                    return Err(StoreError::Integrity {
+                        path: path.to_string(),
+                        version: record.version,
+                        what: "restored content differs from the backed-up version".into(),
+                    }
+                    .into());
+                }
+                event.version = Some(record.version);
+                event.detail = serde_json::json!({
+                    "repository": repo.id(),
+                    "snapshot": snapshot.id,
+                    "from_version": entry.version,
+                    "version": record.version,
+                    "size": record.size,
+                });
+                self.ws.append_audit(&event).await?;
+                Ok((
+                    entry.clone(),
+                    Some(VersionInfo::new(path.as_str(), &record)),
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Applies `policy` (and with `prune`, prunes): deletes snapshots of this workspace the
+    /// policy does not keep (operator only; needs delete rights on the repository).
+    pub async fn backup_forget(
+        &self,
+        caller: &Caller,
+        repo: &Arc<Repository>,
+        policy: KeepPolicy,
+        prune: Option<PruneOptions>,
+        dry_run: bool,
+    ) -> Result<(Vec<covault_backup::Decision>, Option<PruneReport>), GuardError> {
+        if policy.is_empty() {
+            return Err(GuardError::BadRequest(
+                "give at least one --keep-* option (forgetting everything is not a policy)".into(),
+            ));
+        }
+        self.guarded(
+            caller,
+            Action::BackupPrune,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let source = source_name(self.dir.root());
+                let ours: Vec<Snapshot> = repo
+                    .snapshots()
+                    .await?
+                    .into_iter()
+                    .filter(|s| s.source == source)
+                    .collect();
+                let decisions = covault_backup::retention::apply(&ours, &policy);
+                let remove: Vec<String> = decisions
+                    .iter()
+                    .filter(|d| !d.keep)
+                    .map(|d| d.id.clone())
+                    .collect();
+                let mut report = None;
+                if !dry_run {
+                    covault_backup::forget(repo, &remove).await?;
+                    if let Some(options) = prune {
+                        report = Some(covault_backup::prune(repo, options).await?);
+                    }
+                }
+                event.detail = serde_json::json!({
+                    "repository": repo.id(),
+                    "operation": "forget",
+                    "policy": policy,
+                    "kept": decisions.len() - remove.len(),
+                    "forgotten": remove.len(),
+                    "dry_run": dry_run,
+                    "prune": report,
+                });
+                self.ws.append_audit(&event).await?;
+                Ok((decisions, report))
+            },
+        )
+        .await
+    }
+
+    /// Removes unreferenced data from the repository (operator only).
+    pub async fn backup_prune(
+        &self,
+        caller: &Caller,
+        repo: &Arc<Repository>,
+        options: PruneOptions,
+    ) -> Result<PruneReport, GuardError> {
+        self.guarded(
+            caller,
+            Action::BackupPrune,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let report = covault_backup::prune(repo, options).await?;
+                event.detail = serde_json::json!({
+                    "repository": repo.id(),
+                    "operation": "prune",
+                    "report": report,
+                });
+                self.ws.append_audit(&event).await?;
+                Ok(report)
+            },
+        )
+        .await
+    }
+
+    /// The erasure step: every file purged in this workspace is removed from every snapshot,
+    /// and every pack holding its chunks is rewritten without them (operator only).
+    pub async fn backup_erase(
+        &self,
+        caller: &Caller,
+        repo: &Arc<Repository>,
+    ) -> Result<(u64, u64, PruneReport), GuardError> {
+        self.guarded(
+            caller,
+            Action::BackupPrune,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let purged: HashSet<String> =
+                    self.ws.purged_file_ids().await?.into_iter().collect();
+                let (rewritten, report) = covault_backup::erase(repo, &purged).await?;
+                event.detail = serde_json::json!({
+                    "repository": repo.id(),
+                    "operation": "erase",
+                    "purged_files": purged.len(),
+                    "snapshots_rewritten": rewritten,
+                    "chunks_removed": report.chunks_removed,
+                    "packs_rewritten": report.packs_repacked,
+                });
+                self.ws.append_audit(&event).await?;
+                Ok((purged.len() as u64, rewritten, report))
+            },
+        )
+        .await
+    }
+
+    /// A restore drill (operator only): restores `sample` random versions of the latest
+    /// snapshot (all with `None`) and its database into a scratch workspace under `scratch`,
+    /// checks every restored version against its recorded keyed hash, verifies the scratch
+    /// workspace and its audit chain, then deletes it. The result is recorded in the
+    /// repository and as a `backup.drill` audit event (outcome `failed` when anything did not
+    /// match); a drill that fails is returned as a record with `ok: false`, not an error.
+    pub async fn backup_drill(
+        &self,
+        caller: &Caller,
+        repo: &Arc<Repository>,
+        sample: Option<usize>,
+        source: KekSource,
+        scratch: &Path,
+    ) -> Result<DrillRecord, GuardError> {
+        let limits = self.limits.clone();
+        self.guarded(
+            caller,
+            Action::BackupDrill,
+            Resource::Workspace,
+            None,
+            |mut event| async move {
+                let started = std::time::Instant::now();
+                let snapshot = repo.snapshot("latest").await?;
+                let mut record = DrillRecord {
+                    time_ms: covault_audit::now_ms(),
+                    snapshot: snapshot.id.clone(),
+                    hostname: covault_backup::hostname(),
+                    versions_in_snapshot: snapshot.versions().count() as u64,
+                    ..DrillRecord::default()
+                };
+                let chosen = choose(&snapshot, sample)?;
+                let target = scratch.join(format!(".drill-{}", covault_store::scratch_name()?));
+                let _cleanup = Scratch(target.clone());
+                match restore_workspace(
+                    repo,
+                    &snapshot,
+                    &target,
+                    source,
+                    limits,
+                    Some(&chosen),
+                    false,
+                )
+                .await
+                {
+                    Ok((_, None)) => record.problems.push("nothing was restored".into()),
+                    Ok((report, Some(restored))) => {
+                        record.versions_checked = report.versions;
+                        record.bytes_checked = report.bytes;
+                        let operator = operator_caller();
+                        let verified = restored.verify(&operator).await?;
+                        for p in &verified.problems {
+                            record
+                                .problems
+                                .push(format!("{} v{}: {}", p.path, p.version, p.what));
+                        }
+                        if verified.versions_checked != report.versions {
+                            record.problems.push(format!(
+                                "{} versions restored but {} verify",
+                                report.versions, verified.versions_checked
+                            ));
+                        }
+                        let chain = restored.audit_verify(&operator, Vec::new()).await?;
+                        record.database_checked = true;
+                        if !chain.is_ok() {
+                            record.problems.push(format!(
+                                "the restored audit log does not verify ({} problems)",
+                                chain.problems.len()
+                            ));
+                        }
+                    }
+                    Err(e) => record.problems.push(format!("restore failed: {e}")),
+                }
+                record.duration_ms =
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                record.ok = record.problems.is_empty();
+                if let Err(e) = repo.record_drill(&record).await {
+                    record
+                        .problems
+                        .push(format!("could not record the drill in the repository: {e}"));
+                    record.ok = false;
+                }
+                if !record.ok {
+                    event.outcome = Outcome::Failed;
+                    event.reason = "restore drill failed".into();
+                }
+                event.detail = serde_json::json!({
+                    "repository": repo.id(),
+                    "snapshot": record.snapshot,
+                    "versions_checked": record.versions_checked,
+                    "versions_in_snapshot": record.versions_in_snapshot,
+                    "bytes_checked": record.bytes_checked,
+                    "database_checked": record.database_checked,
+                    "problems": record.problems.len(),
+                    "duration_ms": record.duration_ms,
+                });
+                self.ws.append_audit(&event).await?;
+                Ok(record)
+            },
+        )
+        .await
+    }
+}
+
+/// Version ids a drill restores: a random sample of `n`, or all.
+fn choose(snapshot: &Snapshot, n: Option<usize>) -> Result<HashSet<String>, GuardError> {
+    let mut ids: Vec<&str> = snapshot.versions().map(|e| e.id.as_str()).collect();
+    if let Some(n) = n.filter(|n| *n < ids.len()) {
+        // Partial Fisher–Yates with OS randomness.
+        for i in 0..n {
+            let r =
+                u64::from_le_bytes(covault_crypto::random_array::<8>().map_err(StoreError::from)?);
+            let j = i + (r % (ids.len() - i) as u64) as usize;
+            ids.swap(i, j);
+        }
+        ids.truncate(n);
+    }
+    Ok(ids.into_iter().map(str::to_owned).collect())
+}
+
+/// Restores `snapshot` into `target`, a new data directory (absent or empty): the database
+/// (keyring, principals, audit log), the configuration, and every version (or those in
+/// `only`), re-sealed under fresh data keys and checked against their keyed hashes. The
+/// restored workspace opens with the KEK it had when the snapshot was taken (`source`). The
+/// restore is recorded in the restored workspace's own audit log. Returns the report and the
+/// opened, restored workspace.
+pub async fn restore_workspace(
+    repo: &Arc<Repository>,
+    snapshot: &Snapshot,
+    target: &Path,
+    source: KekSource,
+    limits: VaultLimits,
+    only: Option<&HashSet<String>>,
+    dry_run: bool,
+) -> Result<(RestoreReport, Option<Vault>), GuardError> {
+    let selected: Vec<&Entry> = snapshot
+        .versions()
+        .filter(|e| only.is_none_or(|o| o.contains(&e.id)))
+        .collect();
+    let mut report = RestoreReport {
+        snapshot: snapshot.id.clone(),
+        target: target.display().to_string(),
+        versions: selected.len() as u64,
+        bytes: selected.iter().map(|e| e.size).sum(),
+        dry_run,
+        ..RestoreReport::default()
+    };
+    let database = snapshot.entry(EntryKind::Database).ok_or_else(|| {
+        BackupError::Corrupt(format!("snapshot {} has no database", snapshot.short_id()))
+    })?;
+    if let Ok(mut entries) = std::fs::read_dir(target)
+        && entries.next().is_some()
+    {
+        return Err(GuardError::BadRequest(format!(
+            "`{}` is not empty: restore into a new directory",
+            target.display()
+        )));
+    }
+    let reader = RepoReader::open(Arc::clone(repo)).await?;
+    for entry in snapshot
+        .entries
+        .iter()
+        .filter(|e| e.kind != EntryKind::Version || only.is_none_or(|o| o.contains(&e.id)))
+    {
+        if !reader.complete(entry) {
+            return Err(BackupError::Corrupt(format!(
+                "snapshot {}: {} has chunks the repository no longer holds",
+                snapshot.short_id(),
+                entry.path.as_deref().unwrap_or(&entry.id)
+            ))
+            .into());
+        }
+    }
+    if dry_run {
+        return Ok((report, None));
+    }
+    std::fs::create_dir_all(target).map_err(|e| StoreError::Io {
+        what: target.display().to_string(),
+        source: e,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o700));
+    }
+    write_entry(&reader, database, &target.join("meta.db"), u64::MAX).await?;
+    if let Some(config) = snapshot.entry(EntryKind::Config) {
+        write_entry(&reader, config, &target.join("covault.toml"), MAX_CONFIG).await?;
+    }
+    let opened = Vault::open(OpenOptions {
+        data_dir: target.to_path_buf(),
+        source,
+        lock: LockMode::Exclusive,
+        limits,
+    })
+    .await?;
+    let vault = opened.vault;
+    let records: HashMap<String, (WorkspacePath, VersionRecord)> = vault
+        .ws
+        .all_versions()
+        .await?
+        .into_iter()
+        .map(|(p, v)| (hex::encode(v.version_id), (p, v)))
+        .collect();
+    let ws = Arc::clone(&vault.ws);
+    let mut pending = Vec::new();
+    let owned: Vec<Entry> = selected.into_iter().cloned().collect();
+    let mut resealed = futures_util::stream::iter(owned)
+        .map(|entry| {
+            let found = records.get(&entry.id).cloned();
+            let reader = reader.clone();
+            let ws = Arc::clone(&ws);
+            async move {
+                let (path, record) = found.ok_or_else(|| {
+                    BackupError::Corrupt(format!(
+                        "version {} is not in the snapshot's database",
+                        entry.id
+                    ))
+                })?;
+                if entry.content_hash.as_deref() != Some(record.content_hash.to_hex().as_str()) {
+                    return Err(GuardError::from(StoreError::Integrity {
+                        path: path.to_string(),
+                        version: record.version,
+                        what: "the manifest and the database disagree on its content hash".into(),
+                    }));
+                }
+                let body: covault_store::ByteStream = Box::pin(
+                    reader
+                        .stream(&entry)
+                        .map_err(|e| StoreError::UploadAborted(e.to_string())),
+                );
+                Ok::<_, GuardError>(ws.reseal(&record, &path, body).await?)
+            }
+        })
+        .buffer_unordered(RESTORERS);
+    while let Some(done) = resealed.next().await {
+        pending.push(done?);
+        if pending.len() >= COMMIT_BATCH {
+            ws.commit_resealed(std::mem::take(&mut pending)).await?;
+        }
+    }
+    drop(resealed);
+    ws.commit_resealed(pending).await?;
+    let mut event = base_event(&operator_caller(), Action::BackupRestore, None);
+    event.reason = format!("workspace restored from backup snapshot {}", snapshot.id);
+    event.detail = serde_json::json!({
+        "repository": repo.id(),
+        "snapshot": snapshot.id,
+        "versions": report.versions,
+        "bytes": report.bytes,
+        "partial": only.is_some(),
+    });
+    report.files_purged = ws.finish_restore(&event).await?;
+    Ok((report, Some(vault)))
+}
+
+async fn write_entry(
+    reader: &RepoReader,
+    entry: &Entry,
+    dest: &Path,
+    limit: u64,
+) -> Result<(), GuardError> {
+    use tokio::io::AsyncWriteExt;
+    if entry.size > limit {
+        return Err(BackupError::Corrupt(format!("{} is too large", entry.id)).into());
+    }
+    let io = |e: std::io::Error| StoreError::Io {
+        what: dest.display().to_string(),
+        source: e,
+    };
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .await
+        .map_err(io)?;
+    let mut stream = reader.stream(entry);
+    let mut written = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        written += chunk.len() as u64;
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    if written != entry.size {
+        return Err(BackupError::Corrupt(format!("{} has the wrong size", entry.id)).into());
+    }
+    file.sync_all().await.map_err(io)?;
+    Ok(())
+}
