@@ -301,6 +301,32 @@ impl S3Backend {
         })
     }
 
+    /// A bucket at an explicit endpoint with explicit credentials (tests, and callers that
+    /// do not configure through the environment).
+    pub fn with_endpoint(
+        bucket: &str,
+        prefix: &str,
+        endpoint: &str,
+        region: &str,
+        access_key: &str,
+        secret_key: &str,
+    ) -> Result<Self, BackupError> {
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(region)
+            .with_access_key_id(access_key)
+            .with_secret_access_key(secret_key)
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_endpoint(endpoint)
+            .with_virtual_hosted_style_request(false)
+            .build()?;
+        Ok(Self {
+            store,
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+
     fn path(&self, name: &str) -> Result<object_store::path::Path, BackupError> {
         let name = checked(name)?;
         let full = if self.prefix.is_empty() {

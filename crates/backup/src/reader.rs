@@ -28,6 +28,11 @@ impl RepoReader {
         Ok(Self { repo, index })
     }
 
+    /// Every chunk id the index knows (hex), for exhaustive checks.
+    pub fn chunk_ids(&self) -> Vec<String> {
+        self.index.chunks.keys().map(hex::encode).collect()
+    }
+
     /// Whether every chunk of `entry` is indexed.
     pub fn complete(&self, entry: &Entry) -> bool {
         entry

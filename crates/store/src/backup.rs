@@ -19,7 +19,6 @@ use bytes::Bytes;
 use covault_crypto::{ContentHash, DataKey, ObjectIds, WrappedKey, random_array};
 use tokio::sync::mpsc;
 
-use crate::MetadataStore;
 use crate::keyring::map_task;
 use crate::pipeline::{
     Chunk, Decryptor, Sealed, SealedSource, integrity, object_ids, seal_to_blob,
@@ -67,10 +66,7 @@ impl Workspace {
     /// from the copy.
     pub async fn snapshot_database(&self, dest: &Path) -> Result<Catalog, StoreError> {
         self.meta.copy_into(dest).await?;
-        let copy = crate::SqliteMetadata::open(dest, false).await?;
-        let versions = copy.all_versions().await;
-        copy.close().await;
-        let versions = versions?;
+        let versions = crate::sqlite::versions_in_copy(dest).await?;
         let path = dest.to_path_buf();
         map_task(
             tokio::task::spawn_blocking(move || {

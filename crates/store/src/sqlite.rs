@@ -724,11 +724,22 @@ impl MetadataStore for SqliteMetadata {
         let dest = dest
             .to_str()
             .ok_or_else(|| StoreError::Corrupt("backup scratch path is not UTF-8".into()))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(dest.to_owned())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        // A connection of its own, closed right after: the copy is one read transaction and
+        // leaves nothing open on the live database.
+        let (source, dest) = (self.path.clone(), dest.to_owned());
+        crate::keyring::map_task(
+            tokio::task::spawn_blocking(move || {
+                let conn = rusqlite::Connection::open_with_flags(
+                    &source,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(Duration::from_secs(30))?;
+                conn.execute("VACUUM INTO ?1", [dest])?;
+                Ok::<_, StoreError>(())
+            })
+            .await,
+        )?
     }
 
     async fn purged_file_ids(&self) -> Result<Vec<String>, StoreError> {
@@ -798,4 +809,29 @@ impl MetadataStore for SqliteMetadata {
             })
             .collect()
     }
+}
+
+/// Every version listed by a database copy (read on a connection of its own, closed
+/// before returning, so the copy can be rewritten right after).
+pub(crate) async fn versions_in_copy(
+    path: &Path,
+) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError> {
+    use sqlx::Connection as _;
+    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    let rows = sqlx::query(concat!(
+        "SELECT f.path AS f_path, ",
+        version_cols!(),
+        " FROM versions v JOIN files f ON f.id = v.file_id ORDER BY f.path, v.version"
+    ))
+    .fetch_all(&mut conn)
+    .await;
+    conn.close().await?;
+    rows?
+        .iter()
+        .map(|r| {
+            let path: String = r.try_get("f_path")?;
+            Ok((WorkspacePath::from_stored(path), version_from_row(r)?))
+        })
+        .collect()
 }
