@@ -69,6 +69,9 @@ impl Subset {
     }
 }
 
+/// Chunks opened, bytes read and problems found in one pack.
+type PackCheck = (u64, u64, Vec<String>);
+
 /// What verify checks.
 #[derive(Clone, Copy, Debug)]
 pub struct VerifyOptions {
@@ -179,7 +182,7 @@ pub async fn verify(
             }
         })
         .buffer_unordered(2);
-    let results: Vec<Result<(u64, u64, Vec<String>), BackupError>> = checks.collect().await;
+    let results: Vec<Result<PackCheck, BackupError>> = checks.collect().await;
     for result in results {
         match result {
             Ok((chunks, bytes, problems)) => {
@@ -198,7 +201,7 @@ fn check_pack(
     cipher: &covault_crypto::BackupCipher,
     pack: &PackRecord,
     bytes: &[u8],
-) -> Result<(u64, u64, Vec<String>), BackupError> {
+) -> Result<PackCheck, BackupError> {
     let mut problems = Vec::new();
     if blake3::hash(bytes).to_hex().as_str() != pack.name {
         problems.push(format!("pack {} does not hash to its name", pack.name));

@@ -315,14 +315,14 @@ impl Vault {
                         .map_err(|e| StoreError::UploadAborted(e.to_string())),
                 );
                 let tier = entry.tier.as_deref().and_then(|t| t.parse::<Tier>().ok());
-                let mut write = base_event(caller, Action::FileWrite, Some(&path));
+                let mut write = base_event(caller, Action::FileWrite, Some(path));
                 write.reason = format!("restored from backup snapshot {}", snapshot.id);
                 let options = PutOptions {
                     tier,
                     author: caller.principal.name.clone(),
                     known_file: None,
                 };
-                let record = self.ws.put(&path, options, body, write).await?;
+                let record = self.ws.put(path, options, body, write).await?;
                 if let Some(expected) = entry
                     .content_hash
                     .as_deref()
