@@ -27,5 +27,5 @@ pub use event::{AiFields, AuditEvent, EventColumns, Outcome, StoredEvent, Workfl
 pub use merkle::Frontier;
 pub use proof::{ConsistencyProof, InclusionProof};
 pub use query::{ActionFilter, AuditQuery, MAX_PAGE};
-pub use time::{format_rfc3339, now_ms, parse_rfc3339};
+pub use time::{civil_from_days, format_rfc3339, now_ms, parse_rfc3339};
 pub use verify::{Anchor, HashedEvent, MAX_PROBLEMS, Problem, TamperKind, Verifier, VerifyReport};

@@ -49,6 +49,11 @@ pub fn parse_id(text: &str) -> Option<ChunkId> {
     Some(out)
 }
 
+thread_local! {
+    static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Compresses and seals one chunk.
 pub(crate) fn seal_chunk(
     cipher: &BackupCipher,
@@ -58,11 +63,21 @@ pub(crate) fn seal_chunk(
 ) -> Result<Vec<u8>, BackupError> {
     let mut framed = Vec::with_capacity(plain.len() / 2 + 64);
     framed.push(ZSTD);
-    let compressed = zstd::bulk::Compressor::new(level)
-        .and_then(|mut c| {
-            c.include_checksum(false)?;
-            c.include_contentsize(false)?;
-            c.compress(plain)
+    let compressed = COMPRESSOR
+        .with(|cell| {
+            let mut slot = cell.borrow_mut();
+            // One compression context per thread and level: creating one costs more than
+            // compressing a small chunk.
+            if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+                let mut c = zstd::bulk::Compressor::new(level)?;
+                c.include_checksum(false)?;
+                c.include_contentsize(false)?;
+                *slot = Some((level, c));
+            }
+            match slot.as_mut() {
+                Some((_, c)) => c.compress(plain),
+                None => Err(std::io::Error::other("no compressor")),
+            }
         })
         .map_err(|e| BackupError::Corrupt(format!("compressing a chunk: {e}")))?;
     if compressed.len() + 1 < plain.len() {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use covault_audit::civil_from_days as civil;
 use serde::Serialize;
 
 use crate::Snapshot;
@@ -36,20 +37,6 @@ pub struct Decision {
 }
 
 const DAY_MS: i64 = 86_400_000;
-
-/// (year, month, day) of a UTC day number (days since 1970-01-01).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 /// `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn format_time(ms: i64) -> String {

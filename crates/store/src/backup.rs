@@ -70,9 +70,11 @@ impl Workspace {
         let path = dest.to_path_buf();
         map_task(
             tokio::task::spawn_blocking(move || {
+                // A scratch file: no journal, no fsync (a crash leaves only a file to delete).
                 let conn = rusqlite::Connection::open(&path)?;
                 conn.execute_batch(
-                    "PRAGMA journal_mode = DELETE;
+                    "PRAGMA journal_mode = OFF;
+                     PRAGMA synchronous = OFF;
                      PRAGMA secure_delete = ON;
                      DELETE FROM inline_blobs;
                      UPDATE versions SET wrapped_key = NULL, kek_id = NULL;
