@@ -25,7 +25,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::vault::{base_event, operator_caller};
-use crate::{Caller, GuardError, OpenOptions, Vault, VaultLimits, VersionInfo};
+use crate::{Caller, GuardError, OpenOptions, Opened, Vault, VaultLimits, VersionInfo};
 
 /// Versions read at once during a backup.
 const READERS: usize = 3;
@@ -178,7 +178,7 @@ impl Vault {
                 loop {
                     let next = queue
                         .lock()
-                        .map_err(|_| GuardError::BadRequest("backup queue poisoned".into()))?
+                        .map_err(|_| StoreError::Task("backup queue poisoned".into()))?
                         .pop();
                     let Some((path, v)) = next else {
                         return Ok::<_, GuardError>(done);
@@ -516,8 +516,8 @@ impl Vault {
                     Ok((report, Some(restored))) => {
                         record.versions_checked = report.versions;
                         record.bytes_checked = report.bytes;
-                        let operator = operator_caller();
-                        let verified = restored.verify(&operator).await?;
+                        let operator = &restored.operator;
+                        let verified = restored.vault.verify(operator).await?;
                         for p in &verified.problems {
                             record
                                 .problems
@@ -529,7 +529,7 @@ impl Vault {
                                 report.versions, verified.versions_checked
                             ));
                         }
-                        let chain = restored.audit_verify(&operator, Vec::new()).await?;
+                        let chain = restored.vault.audit_verify(operator, Vec::new()).await?;
                         record.database_checked = true;
                         if !chain.is_ok() {
                             record.problems.push(format!(
@@ -601,7 +601,7 @@ pub async fn restore_workspace(
     limits: VaultLimits,
     only: Option<&HashSet<String>>,
     dry_run: bool,
-) -> Result<(RestoreReport, Option<Vault>), GuardError> {
+) -> Result<(RestoreReport, Option<Opened>), GuardError> {
     let selected: Vec<&Entry> = snapshot
         .versions()
         .filter(|e| only.is_none_or(|o| o.contains(&e.id)))
@@ -663,7 +663,7 @@ pub async fn restore_workspace(
         limits,
     })
     .await?;
-    let vault = opened.vault;
+    let vault = &opened.vault;
     let records: HashMap<String, (WorkspacePath, VersionRecord)> = vault
         .ws
         .all_versions()
@@ -720,7 +720,7 @@ pub async fn restore_workspace(
         "partial": only.is_some(),
     });
     report.files_purged = ws.finish_restore(&event).await?;
-    Ok((report, Some(vault)))
+    Ok((report, Some(opened)))
 }
 
 async fn write_entry(

@@ -252,12 +252,6 @@ impl Vault {
         })
     }
 
-    /// The local operator of this opened workspace (whoever holds its KEK, as
-    /// [`Opened::operator`]).
-    pub fn operator(&self) -> Caller {
-        operator_caller()
-    }
-
     /// The largest file a put accepts.
     pub fn max_file_bytes(&self) -> u64 {
         self.ws.options().max_file_bytes

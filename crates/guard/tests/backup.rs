@@ -19,7 +19,7 @@ use covault_guard::backups::{
 };
 use covault_guard::{
     AuditQuery, Caller, GuardError, InitOptions as VaultInit, KekSource, LockMode, NewKekSource,
-    OpenOptions, Outcome, Vault, VaultLimits,
+    OpenOptions, Opened, Outcome, Vault, VaultLimits,
 };
 use futures_util::StreamExt;
 use zeroize::Zeroizing;
@@ -67,6 +67,25 @@ async fn local_repo(dir: &Path, options: InitOptions) -> (Arc<Repository>, Optio
 async fn reopen(dir: &Path) -> Arc<Repository> {
     let backend = backups::open_location(dir.to_str().unwrap()).unwrap();
     Arc::new(Repository::open(backend, &secret()).await.unwrap())
+}
+
+/// Restores `snap` into `target` with the test key and default limits.
+async fn restore(
+    repo: &Arc<Repository>,
+    snap: &backups::Snapshot,
+    target: &Path,
+    dry_run: bool,
+) -> Result<(covault_guard::RestoreReport, Option<Opened>), GuardError> {
+    covault_guard::restore_workspace(
+        repo,
+        snap,
+        target,
+        KekSource::KeyFile(key()),
+        VaultLimits::default(),
+        None,
+        dry_run,
+    )
+    .await
 }
 
 async fn put(vault: &Vault, caller: &Caller, path: &str, data: &[u8]) -> i64 {
@@ -220,35 +239,17 @@ async fn backups_are_incremental_and_restore_whole_workspaces_and_single_paths()
 
     // The whole workspace, as of the second snapshot, into a new data directory.
     let target = tmp.path().join("restored");
-    let (dry, none) = covault_guard::restore_workspace(
-        &repo,
-        &second,
-        &target,
-        KekSource::KeyFile(key()),
-        VaultLimits::default(),
-        None,
-        true,
-    )
-    .await
-    .unwrap();
+    let (dry, none) = restore(&repo, &second, &target, true).await.unwrap();
     assert!(
         none.is_none() && dry.dry_run && !target.exists(),
         "a dry run writes nothing"
     );
-    let (restored_report, restored) = covault_guard::restore_workspace(
-        &repo,
-        &second,
-        &target,
-        KekSource::KeyFile(key()),
-        VaultLimits::default(),
-        None,
-        false,
-    )
-    .await
-    .unwrap();
+    let (restored_report, restored) = restore(&repo, &second, &target, false).await.unwrap();
     assert_eq!(restored_report.versions, 5);
-    let restored = restored.unwrap();
-    let rop = restored.operator();
+    let Opened {
+        vault: restored,
+        operator: rop,
+    } = restored.unwrap();
     assert_eq!(get(&restored, &rop, "data/big.bin", None).await, big);
     assert_eq!(
         get(&restored, &rop, "docs/report.txt", None).await,
@@ -269,16 +270,7 @@ async fn backups_are_incremental_and_restore_whole_workspaces_and_single_paths()
     assert_eq!(events(&restored, &rop, "backup.restore").await.len(), 1);
     drop(restored);
     // A second restore into the same (now full) directory is refused.
-    let again = covault_guard::restore_workspace(
-        &repo,
-        &second,
-        &target,
-        KekSource::KeyFile(key()),
-        VaultLimits::default(),
-        None,
-        false,
-    )
-    .await;
+    let again = restore(&repo, &second, &target, false).await;
     assert!(matches!(again, Err(GuardError::BadRequest(_))));
 
     // One path, one version, back into the live workspace as a new version.
@@ -485,17 +477,7 @@ async fn retention_and_prune_respect_running_backups_and_keep_what_is_kept() {
     assert!(verified.is_ok(), "{:?}", verified.problems);
     for snap in &left {
         let target = tmp.path().join(format!("r-{}", snap.short_id()));
-        let (r, v) = covault_guard::restore_workspace(
-            &repo,
-            snap,
-            &target,
-            KekSource::KeyFile(key()),
-            VaultLimits::default(),
-            None,
-            false,
-        )
-        .await
-        .unwrap();
+        let (r, v) = restore(&repo, snap, &target, false).await.unwrap();
         assert_eq!(r.versions, snap.stats.versions);
         drop(v);
     }
@@ -648,23 +630,15 @@ async fn erasure_reaches_every_backup() {
             );
         }
         let target = tmp.path().join(format!("r-{}", snap.short_id()));
-        let (report, restored) = covault_guard::restore_workspace(
-            &repo,
-            snap,
-            &target,
-            KekSource::KeyFile(key()),
-            VaultLimits::default(),
-            None,
-            false,
-        )
-        .await
-        .unwrap();
+        let (report, restored) = restore(&repo, snap, &target, false).await.unwrap();
         assert_eq!(
             report.files_purged, 2,
             "erased files come back as purged, not as content"
         );
-        let restored = restored.unwrap();
-        let rop = restored.operator();
+        let Opened {
+            vault: restored,
+            operator: rop,
+        } = restored.unwrap();
         for path in ["hr/jane.txt", "hr/jane-note.txt"] {
             assert!(restored.get(&rop, path, None).await.is_err());
             assert!(restored.get(&rop, path, Some(1)).await.is_err());
@@ -802,19 +776,13 @@ async fn backups_work_against_an_s3_compatible_server() {
     .await
     .unwrap();
     assert!(report.is_ok() && report.snapshots == 2, "{report:?}");
-    let (_, restored) = covault_guard::restore_workspace(
-        &repo,
-        &first,
-        &tmp.path().join("restored"),
-        KekSource::KeyFile(key()),
-        VaultLimits::default(),
-        None,
-        false,
-    )
-    .await
-    .unwrap();
-    let restored = restored.unwrap();
-    let rop = restored.operator();
+    let (_, restored) = restore(&repo, &first, &tmp.path().join("restored"), false)
+        .await
+        .unwrap();
+    let Opened {
+        vault: restored,
+        operator: rop,
+    } = restored.unwrap();
     assert_eq!(get(&restored, &rop, "data/a.bin", None).await, data);
     let drill = vault
         .backup_drill(&op, &repo, None, KekSource::KeyFile(key()), tmp.path())
@@ -960,19 +928,13 @@ async fn killing_backups_and_prunes_never_breaks_the_repository() {
     assert_eq!(ids.len(), snaps.len());
     for snap in &snaps {
         let target = tmp.path().join(format!("r-{}", snap.short_id()));
-        let (r, v) = covault_guard::restore_workspace(
-            &repo,
-            snap,
-            &target,
-            KekSource::KeyFile(key()),
-            VaultLimits::default(),
-            None,
-            false,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("snapshot {} does not restore: {e}", snap.id));
-        let v = v.unwrap();
-        let rop = v.operator();
+        let (r, v) = restore(&repo, snap, &target, false)
+            .await
+            .unwrap_or_else(|e| panic!("snapshot {} does not restore: {e}", snap.id));
+        let Opened {
+            vault: v,
+            operator: rop,
+        } = v.unwrap();
         assert!(v.verify(&rop).await.unwrap().is_ok());
         assert_eq!(r.versions, snap.stats.versions);
     }

@@ -78,11 +78,6 @@ impl SqliteMetadata {
         })
     }
 
-    /// Closes the connections (the committer thread ends with the last handle).
-    pub async fn close(self) {
-        self.pool.close().await;
-    }
-
     pub(crate) async fn submit<T>(
         &self,
         job: Job,
