@@ -166,8 +166,12 @@ fn raw_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let bytes = std::fs::read(&path).unwrap();
-                out.push((path, bytes));
+                // A closing database removes its -wal/-shm files as we walk: skip what is gone.
+                match std::fs::read(&path) {
+                    Ok(bytes) => out.push((path, bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => panic!("{}: {e}", path.display()),
+                }
             }
         }
     }
