@@ -31,7 +31,7 @@ pub use prune::{PruneOptions, PruneReport, erase, forget, prune};
 pub use reader::RepoReader;
 pub use repo::{ChunkerParams, InitOptions, RepoSecret, Repository};
 pub use retention::{Decision, KeepPolicy, format_time};
-pub use snapshot::{Entry, EntryKind, Snapshot, SnapshotStats};
+pub use snapshot::{Entry, EntryKind, Snapshot, SnapshotInfo, SnapshotStats};
 pub use verify::{Subset, VerifyOptions, VerifyReport, verify};
 pub use writer::{BackupWriter, ChunkSink, Progress};
 

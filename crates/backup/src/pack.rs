@@ -54,6 +54,11 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+thread_local! {
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Compresses and seals one chunk.
 pub(crate) fn seal_chunk(
     cipher: &BackupCipher,
@@ -101,13 +106,25 @@ pub(crate) fn open_chunk(
         .open(sealed, &entry.id)
         .map_err(|_| BackupError::Corrupt(format!("chunk {name} does not open")))?;
     let plain = match framed.split_first() {
-        Some((&RAW, rest)) => rest.to_vec(),
-        Some((&ZSTD, rest)) => {
-            let mut out = Vec::with_capacity(entry.raw_len as usize);
-            zstd::stream::copy_decode(rest, &mut out)
-                .map_err(|e| BackupError::Corrupt(format!("chunk {name}: {e}")))?;
-            out
+        Some((&RAW, _)) => {
+            let mut framed = framed;
+            framed.remove(0);
+            framed
         }
+        Some((&ZSTD, rest)) => DECOMPRESSOR
+            .with(|cell| {
+                // One decompression context per thread, as for compression; the output is
+                // bounded by the recorded size.
+                let mut slot = cell.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(zstd::bulk::Decompressor::new()?);
+                }
+                match slot.as_mut() {
+                    Some(d) => d.decompress(rest, entry.raw_len as usize),
+                    None => Err(std::io::Error::other("no decompressor")),
+                }
+            })
+            .map_err(|e| BackupError::Corrupt(format!("chunk {name}: {e}")))?,
         _ => {
             return Err(BackupError::Corrupt(format!(
                 "chunk {name}: unknown format"

@@ -54,13 +54,15 @@ pub struct PruneReport {
     pub packs_repacked: u64,
     pub packs_written: u64,
     pub orphan_packs_deleted: u64,
+    /// Version manifests no snapshot names any more.
+    pub manifests_deleted: u64,
     pub chunks_removed: u64,
     pub bytes_before: u64,
     pub bytes_freed: u64,
     pub dry_run: bool,
 }
 
-/// Deletes snapshot manifests (their data stays until a prune).
+/// Deletes snapshots (their manifests and data stay until a prune).
 pub async fn forget(repo: &Arc<Repository>, ids: &[String]) -> Result<u64, BackupError> {
     repo.may_delete()?;
     let mut n = 0;
@@ -112,8 +114,7 @@ pub async fn erase(
             clean.erased.sort();
             // The cleaned copy is durable before the original goes: a crash in between
             // leaves both, and running erase again finishes the job.
-            repo.put_object("snapshots", &random_name()?, &clean)
-                .await?;
+            repo.put_snapshot(&clean, None).await?;
             repo.backend
                 .delete(&format!("snapshots/{}", snap.id))
                 .await?;
@@ -139,9 +140,13 @@ async fn prune_locked(
     options: PruneOptions,
 ) -> Result<PruneReport, BackupError> {
     let index = Index::load(repo).await?;
-    let snapshots = repo.snapshots().await?;
+    let mut snapshots = Vec::new();
+    for info in repo.snapshot_infos().await? {
+        let manifest = info.manifest.clone();
+        snapshots.push((manifest, repo.load_snapshot(info).await?));
+    }
     let mut used: HashSet<ChunkId> = HashSet::new();
-    for snap in &snapshots {
+    for (_, snap) in &snapshots {
         for entry in &snap.entries {
             for chunk in &entry.chunks {
                 let id = parse_id(chunk)
@@ -236,8 +241,21 @@ async fn prune_locked(
     report.bytes_freed += orphans.iter().filter_map(|o| listed.get(o)).sum::<u64>();
     report.packs_deleted = drop.len() as u64;
     report.packs_repacked = repack.len() as u64;
+    // Manifests no snapshot names any more (forgotten or rewritten by erase). No backup is
+    // writing one: they hold the shared lock this exclusive one excludes.
+    let named: HashSet<&str> = snapshots.iter().map(|(m, _)| m.as_str()).collect();
+    let stale_manifests: Vec<String> = repo
+        .names("manifests")
+        .await?
+        .into_iter()
+        .filter(|m| !named.contains(m.as_str()))
+        .collect();
+    report.manifests_deleted = stale_manifests.len() as u64;
     if options.dry_run {
         return Ok(report);
+    }
+    for name in &stale_manifests {
+        repo.backend.delete(&format!("manifests/{name}")).await?;
     }
     if drop.is_empty() && repack.is_empty() && orphans.is_empty() && index.files.len() <= 1 {
         return Ok(report);

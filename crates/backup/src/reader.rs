@@ -64,6 +64,47 @@ impl RepoReader {
         Ok(Bytes::from(plain))
     }
 
+    /// The pack holding chunk `id` and the chunk's sealed length, if indexed.
+    pub fn pack_of(&self, id: &str) -> Option<(String, u32)> {
+        let (pack, entry) = self.index.locate(&parse_id(id)?)?;
+        Some((pack.to_owned(), entry.len))
+    }
+
+    /// Blocking (call from a blocking thread): one chunk's plaintext, authenticated. With
+    /// `pack` (the whole pack object chunk `id` lives in, as fetched by
+    /// [`RepoReader::fetch_pack`]) nothing is read from the repository.
+    pub fn chunk_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        id: &str,
+        pack: Option<&Bytes>,
+    ) -> Result<Vec<u8>, BackupError> {
+        let parsed =
+            parse_id(id).ok_or_else(|| BackupError::Corrupt(format!("bad chunk id {id}")))?;
+        let (name, entry) = self
+            .index
+            .locate(&parsed)
+            .ok_or_else(|| BackupError::Corrupt(format!("chunk {id} is not in the index")))?;
+        let range = entry.offset..entry.offset + u64::from(entry.len);
+        let sealed = match pack {
+            Some(bytes) => {
+                let start = usize::try_from(range.start).unwrap_or(usize::MAX);
+                let end = usize::try_from(range.end).unwrap_or(usize::MAX);
+                bytes
+                    .get(start..end)
+                    .map(|b| bytes.slice_ref(b))
+                    .ok_or_else(|| BackupError::Corrupt(format!("pack {name} is short")))?
+            }
+            None => runtime.block_on(self.repo.backend.get_range(&pack_object(name), range))?,
+        };
+        open_chunk(&self.repo.cipher, &entry, &sealed)
+    }
+
+    /// A whole pack object (to read many small chunks of it with one request).
+    pub async fn fetch_pack(&self, name: &str) -> Result<Bytes, BackupError> {
+        self.repo.backend.get(&pack_object(name)).await
+    }
+
     /// The entry's content as a stream of authenticated chunks.
     pub fn stream(&self, entry: &Entry) -> BoxStream<'static, Result<Bytes, BackupError>> {
         let reader = self.clone();

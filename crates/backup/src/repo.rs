@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::backend::Backend;
-use crate::{BackupError, Snapshot};
+use crate::{BackupError, Entry, EntryKind, Snapshot, SnapshotInfo};
 
-const FORMAT: u32 = 1;
+/// 2: snapshots are a header plus a content-named manifest of version entries.
+const FORMAT: u32 = 2;
 const CONFIG: &str = "config";
 /// Largest sealed JSON object read (index, snapshot, drill, config).
 const MAX_OBJECT: usize = 256 * 1024 * 1024;
@@ -340,8 +341,13 @@ impl Repository {
         name: &str,
         value: &T,
     ) -> Result<(), BackupError> {
-        let full = format!("{kind}/{name}");
         let json = serde_json::to_vec(value).map_err(|e| BackupError::Corrupt(e.to_string()))?;
+        self.put_sealed(kind, name, json).await
+    }
+
+    /// Seals serialized JSON (zstd) under `kind/name`.
+    async fn put_sealed(&self, kind: &str, name: &str, json: Vec<u8>) -> Result<(), BackupError> {
+        let full = format!("{kind}/{name}");
         let cipher = Arc::clone(&self.cipher);
         let aad = full.clone();
         let sealed = crate::error::join(
@@ -390,30 +396,89 @@ impl Repository {
             .collect())
     }
 
-    /// Every snapshot, oldest first.
-    pub async fn snapshots(&self) -> Result<Vec<Snapshot>, BackupError> {
+    /// Every snapshot's header, oldest first.
+    pub async fn snapshot_infos(&self) -> Result<Vec<SnapshotInfo>, BackupError> {
         let names = self.names("snapshots").await?;
         let mut out = Vec::with_capacity(names.len());
         for name in names {
-            let mut snap: Snapshot = self.get_object("snapshots", &name).await?;
-            snap.id = name;
-            out.push(snap);
+            let mut info: SnapshotInfo = self.get_object("snapshots", &name).await?;
+            info.id = name;
+            out.push(info);
         }
         out.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then(a.id.cmp(&b.id)));
         Ok(out)
     }
 
+    /// The whole snapshot a header describes (its manifest loaded).
+    pub async fn load_snapshot(&self, info: SnapshotInfo) -> Result<Snapshot, BackupError> {
+        let versions: Vec<Entry> = match self.get_object("manifests", &info.manifest).await {
+            Ok(v) => v,
+            Err(BackupError::NotFound(_)) => {
+                return Err(BackupError::Corrupt(format!(
+                    "snapshot {}: its manifest {} is missing",
+                    info.short_id(),
+                    info.manifest
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if versions.iter().any(|e| e.kind != EntryKind::Version) {
+            return Err(BackupError::Corrupt(format!(
+                "snapshot {}: its manifest lists something other than versions",
+                info.short_id()
+            )));
+        }
+        Ok(info.with_versions(versions))
+    }
+
+    /// Every snapshot, whole, oldest first.
+    pub async fn snapshots(&self) -> Result<Vec<Snapshot>, BackupError> {
+        let mut out = Vec::new();
+        for info in self.snapshot_infos().await? {
+            out.push(self.load_snapshot(info).await?);
+        }
+        Ok(out)
+    }
+
+    /// Stores `snapshot` under a new id: its manifest first (unless `reuse` already names
+    /// the same one), then its header. Returns the header.
+    pub(crate) async fn put_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        reuse: Option<&str>,
+    ) -> Result<SnapshotInfo, BackupError> {
+        let (mut info, versions) = snapshot.split(String::new());
+        let json =
+            serde_json::to_vec(&versions).map_err(|e| BackupError::Corrupt(e.to_string()))?;
+        // Named by the keyed hash of its content: equal manifests share one object, and the
+        // name says nothing about what it lists.
+        let manifest = hex::encode(self.cipher.chunk_id(&json));
+        if reuse != Some(manifest.as_str()) {
+            self.put_sealed("manifests", &manifest, json).await?;
+        }
+        info.manifest = manifest;
+        let id = random_name()?;
+        self.put_object("snapshots", &id, &info).await?;
+        info.id = id;
+        Ok(info)
+    }
+
     /// One snapshot by id, a unique id prefix, or `latest`.
     pub async fn snapshot(&self, wanted: &str) -> Result<Snapshot, BackupError> {
-        let all = self.snapshots().await?;
-        let found: Vec<&Snapshot> = if wanted == "latest" {
-            all.last().into_iter().collect()
+        let mut all = self.snapshot_infos().await?;
+        if wanted == "latest" {
+            all.drain(..all.len().saturating_sub(1));
         } else {
-            all.iter().filter(|s| s.id.starts_with(wanted)).collect()
-        };
-        match found.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(BackupError::NotFound(format!("snapshot {wanted}"))),
+            all.retain(|s| s.id.starts_with(wanted));
+        }
+        match all.len() {
+            1 => {
+                let Some(one) = all.pop() else {
+                    return Err(BackupError::NotFound(format!("snapshot {wanted}")));
+                };
+                self.load_snapshot(one).await
+            }
+            0 => Err(BackupError::NotFound(format!("snapshot {wanted}"))),
             _ => Err(BackupError::BadRequest(format!(
                 "snapshot id {wanted} is ambiguous; give more characters"
             ))),

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use covault_audit::civil_from_days as civil;
 use serde::Serialize;
 
-use crate::Snapshot;
+use crate::SnapshotInfo;
 
 /// How many of each to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -53,8 +53,8 @@ pub fn format_time(ms: i64) -> String {
 
 /// Applies `policy` to `snapshots` (any order); returns one decision per snapshot, newest
 /// first.
-pub fn apply(snapshots: &[Snapshot], policy: &KeepPolicy) -> Vec<Decision> {
-    let mut sorted: Vec<&Snapshot> = snapshots.iter().collect();
+pub fn apply(snapshots: &[SnapshotInfo], policy: &KeepPolicy) -> Vec<Decision> {
+    let mut sorted: Vec<&SnapshotInfo> = snapshots.iter().collect();
     sorted.sort_by(|a, b| b.time_ms.cmp(&a.time_ms).then(b.id.cmp(&a.id)));
     type Bucket = fn(i64) -> i64;
     let kinds: [(&'static str, u32, Bucket); 5] = [
@@ -98,16 +98,17 @@ mod tests {
     use super::*;
     use crate::SnapshotStats;
 
-    fn snap(id: &str, time_ms: i64) -> Snapshot {
-        Snapshot {
+    fn snap(id: &str, time_ms: i64) -> SnapshotInfo {
+        SnapshotInfo {
             id: id.into(),
             time_ms,
             hostname: "h".into(),
             source: "s".into(),
             parent: None,
-            entries: Vec::new(),
             stats: SnapshotStats::default(),
             erased: Vec::new(),
+            manifest: String::new(),
+            entries: Vec::new(),
         }
     }
 
@@ -124,7 +125,7 @@ mod tests {
         let hour = 3_600_000;
         let base = 1_796_194_800_000; // a Wednesday 07:00 UTC
         // Four snapshots a day, six hours apart, over ten days.
-        let snaps: Vec<Snapshot> = (0..40)
+        let snaps: Vec<SnapshotInfo> = (0..40)
             .map(|i| snap(&format!("s{i:02}"), base - i * 6 * hour))
             .collect();
         let policy = KeepPolicy {

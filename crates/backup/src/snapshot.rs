@@ -4,6 +4,12 @@
 //! so the next backup can reuse its chunk list without reading it again), the metadata
 //! database copy, or the configuration file. Manifests carry ids, sizes and keyed hashes;
 //! they are sealed like every other object.
+//!
+//! A snapshot is stored in two parts: a small header (`snapshots/<id>`: time, source,
+//! totals, the database and configuration entries) and the list of version entries
+//! (`manifests/<name>`, named by the keyed hash of its content). Listing snapshots reads
+//! headers only, and a backup in which no version changed names the manifest its parent
+//! already wrote instead of storing another copy.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,7 +64,7 @@ pub struct SnapshotStats {
     pub duration_ms: u64,
 }
 
-/// A snapshot manifest.
+/// A whole snapshot, as loaded (never stored in this form; see [`SnapshotInfo`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The object name (not stored inside the object).
@@ -77,7 +83,69 @@ pub struct Snapshot {
     pub erased: Vec<String>,
 }
 
+/// A snapshot's header: everything but its version entries (what listing, status and
+/// retention need).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    /// The object name (not stored inside the object).
+    #[serde(skip)]
+    pub id: String,
+    pub time_ms: i64,
+    pub hostname: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub stats: SnapshotStats,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erased: Vec<String>,
+    /// The `manifests/` object holding the version entries.
+    pub manifest: String,
+    /// The entries that are not versions (the database copy, the configuration).
+    pub entries: Vec<Entry>,
+}
+
+impl SnapshotInfo {
+    pub fn short_id(&self) -> &str {
+        self.id.get(..8).unwrap_or(&self.id)
+    }
+
+    /// The full snapshot, given its version entries.
+    pub(crate) fn with_versions(self, mut versions: Vec<Entry>) -> Snapshot {
+        versions.extend(self.entries);
+        Snapshot {
+            id: self.id,
+            time_ms: self.time_ms,
+            hostname: self.hostname,
+            source: self.source,
+            parent: self.parent,
+            entries: versions,
+            stats: self.stats,
+            erased: self.erased,
+        }
+    }
+}
+
 impl Snapshot {
+    /// Splits the snapshot into its header (naming `manifest`) and its version entries.
+    pub(crate) fn split(&self, manifest: String) -> (SnapshotInfo, Vec<&Entry>) {
+        let (versions, others): (Vec<&Entry>, Vec<&Entry>) = self
+            .entries
+            .iter()
+            .partition(|e| e.kind == EntryKind::Version);
+        let info = SnapshotInfo {
+            id: self.id.clone(),
+            time_ms: self.time_ms,
+            hostname: self.hostname.clone(),
+            source: self.source.clone(),
+            parent: self.parent.clone(),
+            stats: self.stats.clone(),
+            erased: self.erased.clone(),
+            manifest,
+            entries: others.into_iter().cloned().collect(),
+        };
+        (info, versions)
+    }
+
     pub fn versions(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(|e| e.kind == EntryKind::Version)
     }

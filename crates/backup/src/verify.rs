@@ -116,7 +116,17 @@ pub async fn verify(
     report.packs = index.packs.len() as u64;
     report.chunks = index.chunks.len() as u64;
     for name in repo.names("snapshots").await? {
-        match repo.get_object::<crate::Snapshot>("snapshots", &name).await {
+        let loaded = match repo
+            .get_object::<crate::SnapshotInfo>("snapshots", &name)
+            .await
+        {
+            Ok(mut info) => {
+                info.id = name.clone();
+                repo.load_snapshot(info).await
+            }
+            Err(e) => Err(e),
+        };
+        match loaded {
             Ok(snap) => {
                 report.snapshots += 1;
                 let short = name.get(..8).unwrap_or(&name);

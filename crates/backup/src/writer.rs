@@ -51,6 +51,8 @@ pub struct BackupWriter {
     shared: Arc<Shared>,
     lock: RepoLock,
     parent: Option<Snapshot>,
+    /// The parent's manifest name: a snapshot listing the same versions shares it.
+    parent_manifest: Option<String>,
     started: std::time::Instant,
 }
 
@@ -74,17 +76,27 @@ impl BackupWriter {
     ) -> Result<Self, BackupError> {
         let lock = RepoLock::take(&repo, false, "backup").await?;
         let prepared = async {
+            let started = std::time::Instant::now();
             let index = Index::load(&repo).await?;
+            tracing::debug!(ms = started.elapsed().as_millis(), "backup: index loaded");
             let parent = repo
-                .snapshots()
+                .snapshot_infos()
                 .await?
                 .into_iter()
                 .rev()
                 .find(|s| s.source == source);
-            Ok::<_, BackupError>((index, parent))
+            let (parent, manifest) = match parent {
+                Some(info) => {
+                    let manifest = info.manifest.clone();
+                    (Some(repo.load_snapshot(info).await?), Some(manifest))
+                }
+                None => (None, None),
+            };
+            tracing::debug!(ms = started.elapsed().as_millis(), "backup: parent loaded");
+            Ok::<_, BackupError>((index, parent, manifest))
         }
         .await;
-        let (index, parent) = match prepared {
+        let (index, parent, parent_manifest) = match prepared {
             Ok(p) => p,
             Err(e) => {
                 lock.release().await;
@@ -104,6 +116,7 @@ impl BackupWriter {
             }),
             lock,
             parent,
+            parent_manifest,
             started: std::time::Instant::now(),
         })
     }
@@ -148,6 +161,10 @@ impl BackupWriter {
                 .await,
             )??;
             let repo = &self.shared.repo;
+            tracing::debug!(
+                ms = self.started.elapsed().as_millis(),
+                "backup: last pack uploaded"
+            );
             if !pending.is_empty() {
                 let file = crate::index::IndexFile { packs: pending };
                 repo.put_object("index", &random_name()?, &file).await?;
@@ -160,9 +177,8 @@ impl BackupWriter {
             if snapshot.time_ms == 0 {
                 snapshot.time_ms = now_ms();
             }
-            let id = random_name()?;
-            repo.put_object("snapshots", &id, &snapshot).await?;
-            snapshot.id = id;
+            let reuse = self.parent_manifest.as_deref();
+            snapshot.id = repo.put_snapshot(&snapshot, reuse).await?.id;
             Ok(snapshot)
         }
         .await;

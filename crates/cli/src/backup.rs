@@ -98,6 +98,7 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
     };
     let dir = data_dir(&args.data)?;
     let config = Config::load(&dir)?;
+    crate::local::init_logging_if_asked(&config);
     match command {
         BackupCommand::Init {
             append_only,
@@ -150,7 +151,7 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
         }
         BackupCommand::Snapshots { .. } => {
             let repo = open_repo(&args, &config).await?;
-            let snaps = repo.snapshots().await?;
+            let snaps = repo.snapshot_infos().await?;
             if args.json {
                 let rows: Vec<_> = snaps
                     .iter()
@@ -484,7 +485,7 @@ fn write_private(path: &Path, text: &Zeroizing<String>) -> anyhow::Result<()> {
 
 async fn status(args: &RepoArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let repo = open_repo(args, config).await?;
-    let snaps = repo.snapshots().await?;
+    let snaps = repo.snapshot_infos().await?;
     let drills = repo.drills(5).await?;
     let locks = backups::held_locks(&repo).await?;
     let last_drill = drills.first();

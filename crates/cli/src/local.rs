@@ -47,6 +47,14 @@ const CONTENT_LOGGERS: &[&str] = &[
     "csv",
 ];
 
+/// Logging for one-shot commands: only when `RUST_LOG` asks for it, so their output stays
+/// what they print.
+pub(crate) fn init_logging_if_asked(config: &Config) {
+    if std::env::var_os("RUST_LOG").is_some() {
+        init_logging(config);
+    }
+}
+
 fn init_logging(config: &Config) {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));

@@ -29,9 +29,9 @@ use crate::{Caller, GuardError, OpenOptions, Opened, Vault, VaultLimits, Version
 
 /// Versions read at once during a backup.
 const READERS: usize = 3;
-/// Versions re-sealed at once during a restore, and per metadata commit.
-const RESTORERS: usize = 4;
-const COMMIT_BATCH: usize = 512;
+/// Blocking workers re-sealing restored versions, and versions per metadata commit.
+const RESTORERS: usize = 3;
+const COMMIT_BATCH: usize = 4096;
 /// The configuration file is small; anything larger in a snapshot is refused.
 const MAX_CONFIG: u64 = 1024 * 1024;
 
@@ -102,10 +102,19 @@ impl Vault {
             None,
             |mut event| async move {
                 let source = source_name(self.dir.root());
+                let started = std::time::Instant::now();
                 let writer = BackupWriter::start(Arc::clone(repo), &source, progress).await?;
+                tracing::debug!(
+                    ms = started.elapsed().as_millis(),
+                    "backup: repository opened"
+                );
                 match self.write_backup(&writer, &source).await {
                     Ok(snapshot) => {
                         let snapshot = writer.finish(snapshot).await?;
+                        tracing::debug!(
+                            ms = started.elapsed().as_millis(),
+                            "backup: snapshot written"
+                        );
                         event.detail = serde_json::json!({
                             "repository": repo.id(),
                             "snapshot": snapshot.id,
@@ -138,7 +147,12 @@ impl Vault {
         let root = self.dir.root().to_path_buf();
         let copy = root.join(format!(".backup-{}.db", covault_store::scratch_name()?));
         let _scratch = Scratch(copy.clone());
+        let started = std::time::Instant::now();
         let catalog = self.ws.snapshot_database(&copy).await?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            "backup: database copied"
+        );
 
         let reuse: HashMap<&str, &Entry> = writer
             .parent()
@@ -228,6 +242,10 @@ impl Vault {
             }
         }
         entries.sort_by(|a, b| (&a.path, a.version).cmp(&(&b.path, b.version)));
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            "backup: versions stored"
+        );
 
         // The database copy and the configuration.
         for (kind, name, file) in [
@@ -260,6 +278,10 @@ impl Vault {
                 chunks,
             });
         }
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            "backup: database stored"
+        );
         Ok(Snapshot {
             id: String::new(),
             time_ms: covault_audit::now_ms(),
@@ -376,8 +398,8 @@ impl Vault {
             None,
             |mut event| async move {
                 let source = source_name(self.dir.root());
-                let ours: Vec<Snapshot> = repo
-                    .snapshots()
+                let ours: Vec<covault_backup::SnapshotInfo> = repo
+                    .snapshot_infos()
                     .await?
                     .into_iter()
                     .filter(|s| s.source == source)
@@ -652,7 +674,12 @@ pub async fn restore_workspace(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o700));
     }
+    let started = std::time::Instant::now();
     write_entry(&reader, database, &target.join("meta.db"), u64::MAX).await?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "restore: database written"
+    );
     if let Some(config) = snapshot.entry(EntryKind::Config) {
         write_entry(&reader, config, &target.join("covault.toml"), MAX_CONFIG).await?;
     }
@@ -672,44 +699,56 @@ pub async fn restore_workspace(
         .map(|(p, v)| (hex::encode(v.version_id), (p, v)))
         .collect();
     let ws = Arc::clone(&vault.ws);
-    let mut pending = Vec::new();
-    let owned: Vec<Entry> = selected.into_iter().cloned().collect();
-    let mut resealed = futures_util::stream::iter(owned)
-        .map(|entry| {
-            let found = records.get(&entry.id).cloned();
-            let reader = reader.clone();
-            let ws = Arc::clone(&ws);
-            async move {
-                let (path, record) = found.ok_or_else(|| {
-                    BackupError::Corrupt(format!(
-                        "version {} is not in the snapshot's database",
-                        entry.id
-                    ))
-                })?;
-                if entry.content_hash.as_deref() != Some(record.content_hash.to_hex().as_str()) {
-                    return Err(GuardError::from(StoreError::Integrity {
-                        path: path.to_string(),
-                        version: record.version,
-                        what: "the manifest and the database disagree on its content hash".into(),
-                    }));
-                }
-                let body: covault_store::ByteStream = Box::pin(
-                    reader
-                        .stream(&entry)
-                        .map_err(|e| StoreError::UploadAborted(e.to_string())),
-                );
-                Ok::<_, GuardError>(ws.reseal(&record, &path, body).await?)
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "restore: workspace opened"
+    );
+    let mut jobs = restore_jobs(&reader, selected, &records)?;
+    // Largest first, so no worker is left with one big file at the end.
+    jobs.sort_by_key(|j| j.bytes);
+    let queue = Arc::new(Mutex::new(jobs));
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<covault_store::Resealed>(COMMIT_BATCH);
+    let mut workers = Vec::new();
+    for _ in 0..RESTORERS {
+        let (queue, failed, tx) = (Arc::clone(&queue), Arc::clone(&failed), tx.clone());
+        let (reader, ws) = (reader.clone(), Arc::clone(&ws));
+        let handle = tokio::runtime::Handle::current();
+        workers.push(tokio::task::spawn_blocking(move || {
+            let result = restore_worker(&handle, &reader, &ws, &queue, &failed, &tx);
+            if result.is_err() {
+                failed.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-        })
-        .buffer_unordered(RESTORERS);
-    while let Some(done) = resealed.next().await {
-        pending.push(done?);
-        if pending.len() >= COMMIT_BATCH {
-            ws.commit_resealed(std::mem::take(&mut pending)).await?;
+            result
+        }));
+    }
+    drop(tx);
+    let mut pending = Vec::new();
+    let mut committed: Result<(), GuardError> = Ok(());
+    while let Some(done) = rx.recv().await {
+        pending.push(done);
+        if pending.len() >= COMMIT_BATCH && committed.is_ok() {
+            tracing::debug!(ms = started.elapsed().as_millis(), "restore: commit batch");
+            committed = ws
+                .commit_resealed(std::mem::take(&mut pending))
+                .await
+                .map_err(GuardError::from);
+            if committed.is_err() {
+                failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
-    drop(resealed);
+    for worker in workers {
+        worker
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+    }
+    committed?;
     ws.commit_resealed(pending).await?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "restore: versions committed"
+    );
     let mut event = base_event(&operator_caller(), Action::BackupRestore, None);
     event.reason = format!("workspace restored from backup snapshot {}", snapshot.id);
     event.detail = serde_json::json!({
@@ -720,7 +759,116 @@ pub async fn restore_workspace(
         "partial": only.is_some(),
     });
     report.files_purged = ws.finish_restore(&event).await?;
+    tracing::debug!(ms = started.elapsed().as_millis(), "restore: finished");
     Ok((report, Some(opened)))
+}
+
+/// Versions a restore worker takes at once: several small ones that share a pack (fetched
+/// whole, once), or one.
+struct RestoreJob {
+    pack: Option<String>,
+    versions: Vec<(Entry, WorkspacePath, VersionRecord)>,
+    bytes: u64,
+}
+
+/// A chunk at most this large (sealed) is read from a pack fetched whole when enough of its
+/// pack's chunks are restored together.
+const SMALL_CHUNK: u32 = 256 * 1024;
+const WHOLE_PACK_AT: usize = 8;
+
+fn restore_jobs(
+    reader: &RepoReader,
+    selected: Vec<&Entry>,
+    records: &HashMap<String, (WorkspacePath, VersionRecord)>,
+) -> Result<Vec<RestoreJob>, GuardError> {
+    let mut by_pack: HashMap<String, Vec<(Entry, WorkspacePath, VersionRecord)>> = HashMap::new();
+    let mut jobs = Vec::new();
+    for entry in selected {
+        let (path, record) = records.get(&entry.id).cloned().ok_or_else(|| {
+            BackupError::Corrupt(format!(
+                "version {} is not in the snapshot's database",
+                entry.id
+            ))
+        })?;
+        if entry.content_hash.as_deref() != Some(record.content_hash.to_hex().as_str()) {
+            return Err(StoreError::Integrity {
+                path: path.to_string(),
+                version: record.version,
+                what: "the manifest and the database disagree on its content hash".into(),
+            }
+            .into());
+        }
+        let small = match entry.chunks.as_slice() {
+            [one] => reader.pack_of(one).filter(|(_, len)| *len <= SMALL_CHUNK),
+            _ => None,
+        };
+        match small {
+            Some((pack, _)) => by_pack
+                .entry(pack)
+                .or_default()
+                .push((entry.clone(), path, record)),
+            None => jobs.push(RestoreJob {
+                pack: None,
+                bytes: entry.size,
+                versions: vec![(entry.clone(), path, record)],
+            }),
+        }
+    }
+    for (pack, versions) in by_pack {
+        let bytes = versions.iter().map(|(e, _, _)| e.size).sum();
+        if versions.len() >= WHOLE_PACK_AT {
+            jobs.push(RestoreJob {
+                pack: Some(pack),
+                versions,
+                bytes,
+            });
+        } else {
+            jobs.extend(versions.into_iter().map(|v| RestoreJob {
+                pack: None,
+                bytes: v.0.size,
+                versions: vec![v],
+            }));
+        }
+    }
+    Ok(jobs)
+}
+
+/// Blocking: takes jobs until none are left (or another worker failed); each restored
+/// version goes to `done` for the batched metadata commit.
+fn restore_worker(
+    handle: &tokio::runtime::Handle,
+    reader: &RepoReader,
+    ws: &covault_store::Workspace,
+    queue: &Mutex<Vec<RestoreJob>>,
+    failed: &std::sync::atomic::AtomicBool,
+    done: &tokio::sync::mpsc::Sender<covault_store::Resealed>,
+) -> Result<(), GuardError> {
+    loop {
+        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let job = queue
+            .lock()
+            .map_err(|_| StoreError::Task("restore queue poisoned".into()))?
+            .pop();
+        let Some(job) = job else {
+            return Ok(());
+        };
+        let pack = match &job.pack {
+            Some(name) => Some(handle.block_on(reader.fetch_pack(name))?),
+            None => None,
+        };
+        for (entry, path, record) in &job.versions {
+            let mut resealer = ws.resealer(record, path)?;
+            for id in &entry.chunks {
+                let plain = reader.chunk_blocking(handle, id, pack.as_ref())?;
+                resealer.push(&plain)?;
+            }
+            if done.blocking_send(resealer.finish()?).is_err() {
+                return Ok(()); // the committing side stopped: it reports why
+            }
+        }
+    }
 }
 
 async fn write_entry(

@@ -210,6 +210,14 @@ async fn backups_are_incremental_and_restore_whole_workspaces_and_single_paths()
     assert_eq!(second.parent.as_deref(), Some(first.id.as_str()));
     assert_eq!(second.stats.versions_read, 0);
     assert_eq!(second.stats.versions, 5);
+    // ... and the version list is the parent's: one manifest object serves both snapshots.
+    let manifests = |tmp: &Path| {
+        std::fs::read_dir(tmp.join("repo/manifests"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(manifests(tmp.path()), 1);
+    assert_eq!(repo.snapshot("latest").await.unwrap().versions().count(), 5);
 
     // A shifted near-duplicate reuses most chunks.
     let mut shifted = b"inserted header line\n".to_vec();
@@ -217,6 +225,7 @@ async fn backups_are_incremental_and_restore_whole_workspaces_and_single_paths()
     put(&vault, &op, "docs/report.txt", &shifted).await;
     let third = vault.backup_run(&op, &repo, None).await.unwrap();
     assert_eq!(third.stats.versions_read, 1);
+    assert_eq!(manifests(tmp.path()), 2);
     assert!(
         third.stats.bytes_added < text.len() as u64 / 2,
         "a shifted copy added {} bytes",
@@ -461,6 +470,14 @@ async fn retention_and_prune_respect_running_backups_and_keep_what_is_kept() {
     assert!(
         report.chunks_removed >= 2 && report.packs_repacked >= 1,
         "{report:?}"
+    );
+    // The forgotten snapshots' version lists go with them.
+    assert_eq!(report.manifests_deleted, 2, "{report:?}");
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("repo/manifests"))
+            .unwrap()
+            .count(),
+        2
     );
     let after: u64 = raw_files(&tmp.path().join("repo/data"))
         .iter()

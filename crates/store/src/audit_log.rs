@@ -273,6 +273,9 @@ pub(crate) fn writer(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // Statement journals (one per savepoint'd job) stay in memory: no copies of database
+    // pages in the system temp directory, and no file writes for them.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
 

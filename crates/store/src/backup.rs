@@ -3,9 +3,9 @@
 //! lists, blocking plaintext readers over those versions, and — on the restoring side —
 //! re-sealing restored content under fresh data keys into a new workspace.
 //!
-//! The copy is made by `VACUUM INTO` (one read transaction: versions, keyring, principals and
-//! the audit log all as of one instant). Wrapped data keys and inline ciphertext are removed
-//! from it before it leaves, so a backup of the database never holds key material for
+//! The copy is made in one read transaction of the live database (versions, keyring,
+//! principals and the audit log all as of one instant), leaving out wrapped data keys and
+//! inline ciphertext as it writes, so a backup of the database never holds key material for
 //! content: content lives in the backup only as chunks, which erasure can reach. Restoring
 //! re-seals each version with a new data key, checks the keyed content hash against the
 //! version record, and commits in batches; a file none of whose versions came back (erased)
@@ -17,12 +17,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use covault_crypto::{ContentHash, DataKey, ObjectIds, WrappedKey, random_array};
-use tokio::sync::mpsc;
 
-use crate::keyring::map_task;
-use crate::pipeline::{
-    Chunk, Decryptor, Sealed, SealedSource, integrity, object_ids, seal_to_blob,
-};
+use crate::pipeline::{Decryptor, SealWriter, Sealed, SealedSource, integrity, object_ids};
 use crate::{StoreError, VersionRecord, Workspace, WorkspacePath};
 
 /// The versions a database copy lists.
@@ -36,6 +32,65 @@ pub struct Resealed {
     version_id: [u8; 16],
     wrapped_key: WrappedKey,
     inline: Option<Vec<u8>>,
+}
+
+/// Re-seals one restored version as its plaintext is pushed (see [`Workspace::resealer`]).
+/// Dropped unfinished, it leaves no blob behind.
+pub struct Resealer {
+    writer: SealWriter,
+    blobs: Arc<dyn crate::BlobStore>,
+    wrapped_key: WrappedKey,
+    version_id: [u8; 16],
+    version: i64,
+    size: u64,
+    content_hash: ContentHash,
+    path: String,
+    received: u64,
+}
+
+impl Resealer {
+    /// Blocking: seals the next piece of plaintext.
+    pub fn push(&mut self, plain: &[u8]) -> Result<(), StoreError> {
+        self.received += plain.len() as u64;
+        if self.received > self.size {
+            return Err(integrity(
+                &self.path,
+                self.version,
+                "restored content is too long",
+            ));
+        }
+        self.writer.push(plain)
+    }
+
+    /// Blocking: finishes sealing; the content must match the version's size and keyed
+    /// hash. Commit the result with [`Workspace::commit_resealed`].
+    pub fn finish(self) -> Result<Resealed, StoreError> {
+        let Sealed {
+            size,
+            content_hash,
+            inline,
+            ..
+        } = self.writer.finish()?;
+        if size != self.size || !content_hash.ct_eq(&self.content_hash) {
+            if inline.is_none()
+                && let Err(e) = self
+                    .blobs
+                    .delete(&crate::BlobKey::from_version_id(&self.version_id))
+            {
+                tracing::warn!(error = %e, "could not remove a rejected restored blob");
+            }
+            return Err(integrity(
+                &self.path,
+                self.version,
+                "restored content does not match the version's content hash",
+            ));
+        }
+        Ok(Resealed {
+            version_id: self.version_id,
+            wrapped_key: self.wrapped_key,
+            inline,
+        })
+    }
 }
 
 /// A blocking plaintext reader over one version.
@@ -62,29 +117,12 @@ impl Read for VersionReader {
 
 impl Workspace {
     /// Copies the metadata database to `dest` (which must not exist) as of one instant,
-    /// lists its versions, then removes every wrapped data key and all inline ciphertext
-    /// from the copy.
+    /// without any wrapped data key or inline ciphertext, and lists its versions (with their
+    /// keys, as of the same instant, held in memory only).
     pub async fn snapshot_database(&self, dest: &Path) -> Result<Catalog, StoreError> {
-        self.meta.copy_into(dest).await?;
-        let versions = crate::sqlite::versions_in_copy(dest).await?;
-        let path = dest.to_path_buf();
-        map_task(
-            tokio::task::spawn_blocking(move || {
-                // A scratch file: no journal, no fsync (a crash leaves only a file to delete).
-                let conn = rusqlite::Connection::open(&path)?;
-                conn.execute_batch(
-                    "PRAGMA journal_mode = OFF;
-                     PRAGMA synchronous = OFF;
-                     PRAGMA secure_delete = ON;
-                     DELETE FROM inline_blobs;
-                     UPDATE versions SET wrapped_key = NULL, kek_id = NULL;
-                     VACUUM;",
-                )?;
-                Ok::<_, StoreError>(())
-            })
-            .await,
-        )??;
-        Ok(Catalog { versions })
+        Ok(Catalog {
+            versions: self.meta.copy_into(dest).await?,
+        })
     }
 
     /// Blocking (call from a blocking thread): opens `version` for reading. A version purged
@@ -155,77 +193,35 @@ impl Workspace {
         self.meta.purged_file_ids().await
     }
 
-    /// Re-seals restored plaintext of `version` under a fresh data key; the content must hash
-    /// to the recorded content hash. Commit the result with [`Workspace::commit_resealed`].
-    pub async fn reseal(
+    /// Blocking: re-seals a restored version under a fresh data key as its plaintext is
+    /// pushed in order; [`Resealer::finish`] checks it against the version's keyed content
+    /// hash. Commit the results with [`Workspace::commit_resealed`].
+    pub fn resealer(
         &self,
         version: &VersionRecord,
         path: &WorkspacePath,
-        mut body: crate::ByteStream,
-    ) -> Result<Resealed, StoreError> {
-        use futures_util::StreamExt;
+    ) -> Result<Resealer, StoreError> {
         let ids: ObjectIds = object_ids(&version.file_id, &version.version_id)?;
         let keyring = self.keyring()?;
         let dek = DataKey::generate()?;
         let wrapped_key = keyring.kek.wrap(&dek, &ids.wrap_context())?;
-        let (tx, rx) = mpsc::channel::<Chunk>(4);
-        let blobs = Arc::clone(&self.blobs);
-        let hasher = keyring.hash_key.hasher();
-        let writer =
-            tokio::task::spawn_blocking(move || seal_to_blob(&*blobs, &dek, ids, hasher, None, rx));
-        let mut received = 0u64;
-        let fed: Result<(), StoreError> = async {
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk?;
-                received += chunk.len() as u64;
-                if received > version.size {
-                    return Err(integrity(
-                        path.as_str(),
-                        version.version,
-                        "restored content is too long",
-                    ));
-                }
-                if tx.send(Chunk::Data(vec![chunk])).await.is_err() {
-                    return Ok(());
-                }
-            }
-            Ok(())
-        }
-        .await;
-        if fed.is_ok() {
-            let _ = tx.send(Chunk::Finish).await;
-        }
-        drop(tx);
-        let sealed = map_task(writer.await)?;
-        let discard = |inline: bool| {
-            if !inline && let Err(e) = self.blobs.delete(&version.blob_key()) {
-                tracing::warn!(error = %e, "could not remove a rejected restored blob");
-            }
-        };
-        if let Err(e) = fed {
-            if let Ok(s) = &sealed {
-                discard(s.inline.is_some());
-            }
-            return Err(e);
-        }
-        let Sealed {
-            size,
-            content_hash,
-            inline,
-            ..
-        } = sealed?;
-        if size != version.size || !content_hash.ct_eq(&version.content_hash) {
-            discard(inline.is_some());
-            return Err(integrity(
-                path.as_str(),
-                version.version,
-                "restored content does not match the version's content hash",
-            ));
-        }
-        Ok(Resealed {
-            version_id: version.version_id,
+        let writer = SealWriter::new(
+            Arc::clone(&self.blobs),
+            &dek,
+            ids,
+            keyring.hash_key.hasher(),
+            None,
+        )?;
+        Ok(Resealer {
+            writer,
+            blobs: Arc::clone(&self.blobs),
             wrapped_key,
-            inline,
+            version_id: version.version_id,
+            version: version.version,
+            size: version.size,
+            content_hash: version.content_hash,
+            path: path.to_string(),
+            received: 0,
         })
     }
 

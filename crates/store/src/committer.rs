@@ -49,6 +49,11 @@ pub(crate) enum Job {
         event: Option<Box<PreparedEvent>>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// A restore: re-sealed versions' wrapped keys and storage, and their inline bytes.
+    Resealed {
+        rows: Vec<([u8; 16], covault_crypto::WrappedKey, Option<Vec<u8>>)>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Record a token's last use.
     TouchToken {
         id: String,
@@ -117,6 +122,7 @@ fn unrun(job: Job) -> Done {
         Job::Audit { reply, .. }
         | Job::EnsureFile { reply, .. }
         | Job::Usage { reply, .. }
+        | Job::Resealed { reply, .. }
         | Job::TouchToken { reply, .. } => Done::Unit(reply, Err(never())),
     }
 }
@@ -251,6 +257,21 @@ fn run_job(
                 Err(e) => Err(Box::new((Done::Unit(reply, result), e.to_string()))),
             }
         }
+        Job::Resealed { rows, reply } => {
+            if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+                return Ok(Done::Unit(reply, Err(e.into())));
+            }
+            let result = resealed(tx, rows);
+            let closed = if result.is_ok() {
+                tx.execute_batch("RELEASE job")
+            } else {
+                tx.execute_batch("ROLLBACK TO job; RELEASE job")
+            };
+            match closed {
+                Ok(()) => Ok(Done::Unit(reply, result)),
+                Err(e) => Err(Box::new((Done::Unit(reply, result), e.to_string()))),
+            }
+        }
         Job::TouchToken {
             id,
             at_ms,
@@ -267,6 +288,32 @@ fn run_job(
             Ok(Done::Unit(reply, result))
         }
     }
+}
+
+fn resealed(
+    tx: &Connection,
+    rows: Vec<([u8; 16], covault_crypto::WrappedKey, Option<Vec<u8>>)>,
+) -> Result<(), StoreError> {
+    let mut update = tx.prepare_cached(
+        "UPDATE versions SET kek_id = ?1, wrapped_key = ?2, storage = ?3 WHERE version_id = ?4",
+    )?;
+    let mut inline_row = tx
+        .prepare_cached("INSERT OR REPLACE INTO inline_blobs (version_id, data) VALUES (?1, ?2)")?;
+    for (version_id, wrapped, inline) in rows {
+        let id = hex::encode(version_id);
+        let storage = if inline.is_some() { "inline" } else { "blob" };
+        let changed =
+            update.execute(params![wrapped.kek_id.as_str(), wrapped.bytes, storage, id])?;
+        if changed != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "restored version {id} has no row"
+            )));
+        }
+        if let Some(data) = inline {
+            inline_row.execute(params![id, data])?;
+        }
+    }
+    Ok(())
 }
 
 fn usage(

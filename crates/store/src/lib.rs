@@ -24,6 +24,7 @@ mod pipeline;
 mod session;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_copy;
 mod sqlite_gateway;
 mod sqlite_identity;
 mod sqlite_session;
@@ -32,7 +33,7 @@ mod workspace_audit;
 mod workspace_identity;
 
 pub use audit_log::PruneReport;
-pub use backup::{Catalog, Resealed, VersionReader, parse_content_hash, scratch_name};
+pub use backup::{Catalog, Resealed, Resealer, VersionReader, parse_content_hash, scratch_name};
 pub use blob::{BlobKey, BlobRead, BlobStore, BlobWrite};
 pub use classify::{
     DocumentSummary, ExtractionPolicy, OnExtractionFailure, ScanSummary, default_scanner,

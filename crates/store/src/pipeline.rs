@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use covault_crypto::{
     ContentHash, DataKey, ObjectIds, SEGMENT_SIZE, SegmentOpener, SegmentSealer, TAG_LEN,
     sealed_len, segment_count,
@@ -83,95 +83,146 @@ pub(crate) fn integrity(path: &str, version: i64, what: &str) -> StoreError {
 
 /// Blocking: seals chunks from `rx`; on `Finish`, returns small results inline or commits
 /// (durably) the blob they were streamed into.
-///
-/// Segments are assembled and sealed in place inside one output buffer that is written out
-/// every [`BATCH_SEGMENTS`] segments, so each byte is copied once on its way to the file. The
-/// blob is only created once the sealed bytes outgrow [`INLINE_MAX`].
 pub(crate) fn seal_to_blob(
-    blobs: &dyn BlobStore,
+    blobs: Arc<dyn BlobStore>,
     dek: &DataKey,
     ids: ObjectIds,
-    mut hasher: covault_crypto::ContentHasher,
-    mut scan: Option<crate::classify::ContentScan>,
+    hasher: covault_crypto::ContentHasher,
+    scan: Option<crate::classify::ContentScan>,
     mut rx: mpsc::Receiver<Chunk>,
 ) -> Result<Sealed, StoreError> {
-    const SEALED: usize = SEGMENT_SIZE + TAG_LEN;
-    let key = crate::BlobKey::from_version_id(&ids.version_id);
-    let mut writer: Option<Box<dyn crate::BlobWrite>> = None;
-    let mut sealer = SegmentSealer::new(dek, ids)?;
-    let mut out: Vec<u8> = Vec::with_capacity(BATCH_SEGMENTS * SEALED);
-    let mut segment_start = 0usize;
-    let mut size: u64 = 0;
-    let mut seal_current =
-        |out: &mut Vec<u8>, start: usize, last: bool| -> Result<(), StoreError> {
-            let tag = sealer.seal_detached(&mut out[start..], last)?;
-            out.extend_from_slice(&tag);
-            Ok(())
-        };
-    let flush = |writer: &mut Option<Box<dyn crate::BlobWrite>>,
-                 out: &mut Vec<u8>|
-     -> Result<(), StoreError> {
-        if writer.is_none() {
-            *writer = Some(blobs.create(&key)?);
-        }
-        if let Some(w) = writer.as_mut() {
-            w.write_all(out)?;
-        }
-        out.clear();
-        Ok(())
-    };
+    let mut writer = SealWriter::new(blobs, dek, ids, hasher, scan)?;
     loop {
         match rx.blocking_recv() {
             Some(Chunk::Data(chunks)) => {
-                for mut bytes in chunks {
-                    hasher.update(&bytes);
-                    if let Some(scan) = scan.as_mut() {
-                        scan.update(&bytes);
-                    }
-                    size += bytes.len() as u64;
-                    while bytes.has_remaining() {
-                        if out.len() - segment_start == SEGMENT_SIZE {
-                            seal_current(&mut out, segment_start, false)?;
-                            if out.len() >= BATCH_SEGMENTS * SEALED {
-                                flush(&mut writer, &mut out)?;
-                            }
-                            segment_start = out.len();
-                        }
-                        let take = (SEGMENT_SIZE - (out.len() - segment_start)).min(bytes.len());
-                        out.extend_from_slice(&bytes[..take]);
-                        bytes.advance(take);
-                    }
+                for bytes in chunks {
+                    writer.push(&bytes)?;
                 }
             }
-            Some(Chunk::Finish) => {
-                seal_current(&mut out, segment_start, true)?;
-                let content_hash = hasher.finalize();
-                let scan = scan
-                    .take()
-                    .map(crate::classify::ContentScan::finish)
-                    .transpose()?;
-                if writer.is_none() && out.len() <= INLINE_MAX {
-                    return Ok(Sealed {
-                        scan,
-                        size,
-                        content_hash,
-                        inline: Some(out),
-                    });
-                }
-                flush(&mut writer, &mut out)?;
-                if let Some(w) = writer {
-                    w.commit()?;
-                }
-                return Ok(Sealed {
-                    scan,
-                    size,
-                    content_hash,
-                    inline: None,
-                });
-            }
-            // Dropping `writer` without commit discards the partial blob.
+            Some(Chunk::Finish) => return writer.finish(),
+            // Dropping the writer without finishing discards the partial blob.
             None => return Err(StoreError::UploadAborted("the body ended early".into())),
         }
+    }
+}
+
+/// Blocking: seals one version's plaintext as it is pushed, inline while it fits in
+/// [`INLINE_MAX`], then into a blob.
+///
+/// Segments are assembled and sealed in place inside one output buffer that is written out
+/// every [`BATCH_SEGMENTS`] segments, so each byte is copied once on its way to the file. The
+/// blob is only created once the sealed bytes outgrow [`INLINE_MAX`]. Dropping the writer
+/// before [`SealWriter::finish`] discards a partial blob.
+pub(crate) struct SealWriter {
+    blobs: Arc<dyn BlobStore>,
+    key: crate::BlobKey,
+    writer: Option<Box<dyn crate::BlobWrite>>,
+    sealer: SegmentSealer,
+    out: Vec<u8>,
+    segment_start: usize,
+    size: u64,
+    hasher: covault_crypto::ContentHasher,
+    scan: Option<crate::classify::ContentScan>,
+}
+
+const SEALED_SEGMENT: usize = SEGMENT_SIZE + TAG_LEN;
+
+impl SealWriter {
+    pub(crate) fn new(
+        blobs: Arc<dyn BlobStore>,
+        dek: &DataKey,
+        ids: ObjectIds,
+        hasher: covault_crypto::ContentHasher,
+        scan: Option<crate::classify::ContentScan>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            blobs,
+            key: crate::BlobKey::from_version_id(&ids.version_id),
+            writer: None,
+            sealer: SegmentSealer::new(dek, ids)?,
+            out: Vec::new(),
+            segment_start: 0,
+            size: 0,
+            hasher,
+            scan,
+        })
+    }
+
+    fn seal_current(&mut self, last: bool) -> Result<(), StoreError> {
+        let tag = self
+            .sealer
+            .seal_detached(&mut self.out[self.segment_start..], last)?;
+        self.out.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.writer.is_none() {
+            self.writer = Some(self.blobs.create(&self.key)?);
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.write_all(&self.out)?;
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    pub(crate) fn push(&mut self, mut bytes: &[u8]) -> Result<(), StoreError> {
+        self.hasher.update(bytes);
+        if let Some(scan) = self.scan.as_mut() {
+            scan.update(bytes);
+        }
+        self.size += bytes.len() as u64;
+        if self.out.capacity() == 0 {
+            // Small versions stay small; large ones get the whole batch buffer at once.
+            let want = if bytes.len() < SEGMENT_SIZE {
+                SEALED_SEGMENT
+            } else {
+                BATCH_SEGMENTS * SEALED_SEGMENT
+            };
+            self.out.reserve(want);
+        }
+        while !bytes.is_empty() {
+            if self.out.len() - self.segment_start == SEGMENT_SIZE {
+                self.seal_current(false)?;
+                if self.out.len() >= BATCH_SEGMENTS * SEALED_SEGMENT {
+                    self.flush()?;
+                }
+                self.segment_start = self.out.len();
+            }
+            let take = (SEGMENT_SIZE - (self.out.len() - self.segment_start)).min(bytes.len());
+            self.out.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Sealed, StoreError> {
+        self.seal_current(true)?;
+        let content_hash = self.hasher.finalize();
+        let scan = self
+            .scan
+            .take()
+            .map(crate::classify::ContentScan::finish)
+            .transpose()?;
+        if self.writer.is_none() && self.out.len() <= INLINE_MAX {
+            return Ok(Sealed {
+                scan,
+                size: self.size,
+                content_hash,
+                inline: Some(std::mem::take(&mut self.out)),
+            });
+        }
+        self.flush()?;
+        if let Some(w) = self.writer.take() {
+            w.commit()?;
+        }
+        Ok(Sealed {
+            scan,
+            size: self.size,
+            content_hash,
+            inline: None,
+        })
     }
 }
 

@@ -202,46 +202,80 @@ fn file_from_row(row: &SqliteRow) -> Result<FileRecord, StoreError> {
     })
 }
 
-fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("bad {what} in versions table"));
-    let version_id: String = row.try_get("v_version_id")?;
-    let mut vid = [0u8; 16];
-    hex::decode_to_slice(&version_id, &mut vid).map_err(|_| corrupt("version id"))?;
-    let hash: Vec<u8> = row.try_get("v_content_hash")?;
-    let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| corrupt("content hash"))?;
-    let size: i64 = row.try_get("v_size")?;
-    let tier: String = row.try_get("v_tier")?;
-    let kind: String = row.try_get("v_kind")?;
-    let kek_id: Option<String> = row.try_get("v_kek_id")?;
-    let wrapped: Option<Vec<u8>> = row.try_get("v_wrapped_key")?;
-    let storage: String = row.try_get("v_storage")?;
-    Ok(VersionRecord {
-        file_id: row.try_get("v_file_id")?,
-        version: row.try_get("v_version")?,
-        version_id: vid,
-        size: u64::try_from(size).map_err(|_| corrupt("size"))?,
-        content_hash: ContentHash::from_bytes(hash),
-        author: row.try_get("v_author")?,
-        created_at_ms: row.try_get("v_created_at_ms")?,
-        tier: parse_tier(&tier)?,
-        kind: match kind.as_str() {
-            "write" => VersionKind::Write,
-            "restore" => VersionKind::Restore,
-            _ => return Err(corrupt("kind")),
-        },
-        restored_from: row.try_get("v_restored_from")?,
-        wrapped_key: match (kek_id, wrapped) {
-            (Some(k), Some(bytes)) => Some(WrappedKey {
-                kek_id: KekId::from_stored(k),
-                bytes,
-            }),
-            _ => None,
-        },
-        inline: storage == "inline",
-        findings: row.try_get("v_findings")?,
-    })
+/// A version row's columns as stored, before they are checked.
+pub(crate) struct RawVersion {
+    pub(crate) file_id: String,
+    pub(crate) version: i64,
+    pub(crate) version_id: String,
+    pub(crate) size: i64,
+    pub(crate) content_hash: Vec<u8>,
+    pub(crate) author: String,
+    pub(crate) created_at_ms: i64,
+    pub(crate) tier: String,
+    pub(crate) kind: String,
+    pub(crate) restored_from: Option<i64>,
+    pub(crate) kek_id: Option<String>,
+    pub(crate) wrapped_key: Option<Vec<u8>>,
+    pub(crate) storage: String,
+    pub(crate) findings: Option<String>,
 }
 
+impl RawVersion {
+    pub(crate) fn check(self) -> Result<VersionRecord, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("bad {what} in versions table"));
+        let mut vid = [0u8; 16];
+        hex::decode_to_slice(&self.version_id, &mut vid).map_err(|_| corrupt("version id"))?;
+        let hash = <[u8; 32]>::try_from(self.content_hash.as_slice())
+            .map_err(|_| corrupt("content hash"))?;
+        Ok(VersionRecord {
+            file_id: self.file_id,
+            version: self.version,
+            version_id: vid,
+            size: u64::try_from(self.size).map_err(|_| corrupt("size"))?,
+            content_hash: ContentHash::from_bytes(hash),
+            author: self.author,
+            created_at_ms: self.created_at_ms,
+            tier: parse_tier(&self.tier)?,
+            kind: match self.kind.as_str() {
+                "write" => VersionKind::Write,
+                "restore" => VersionKind::Restore,
+                _ => return Err(corrupt("kind")),
+            },
+            restored_from: self.restored_from,
+            wrapped_key: match (self.kek_id, self.wrapped_key) {
+                (Some(k), Some(bytes)) => Some(WrappedKey {
+                    kek_id: KekId::from_stored(k),
+                    bytes,
+                }),
+                _ => None,
+            },
+            inline: self.storage == "inline",
+            findings: self.findings,
+        })
+    }
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
+    RawVersion {
+        file_id: row.try_get("v_file_id")?,
+        version: row.try_get("v_version")?,
+        version_id: row.try_get("v_version_id")?,
+        size: row.try_get("v_size")?,
+        content_hash: row.try_get("v_content_hash")?,
+        author: row.try_get("v_author")?,
+        created_at_ms: row.try_get("v_created_at_ms")?,
+        tier: row.try_get("v_tier")?,
+        kind: row.try_get("v_kind")?,
+        restored_from: row.try_get("v_restored_from")?,
+        kek_id: row.try_get("v_kek_id")?,
+        wrapped_key: row.try_get("v_wrapped_key")?,
+        storage: row.try_get("v_storage")?,
+        findings: row.try_get("v_findings")?,
+    }
+    .check()
+}
+
+/// The columns of [`version_from_row`] (and of the backup catalog query).
 macro_rules! version_cols {
     () => {
         "v.file_id AS v_file_id, v.version AS v_version, v.version_id AS v_version_id, \
@@ -715,25 +749,11 @@ impl MetadataStore for SqliteMetadata {
             .collect()
     }
 
-    async fn copy_into(&self, dest: &Path) -> Result<(), StoreError> {
-        let dest = dest
-            .to_str()
-            .ok_or_else(|| StoreError::Corrupt("backup scratch path is not UTF-8".into()))?;
-        // A connection of its own, closed right after: the copy is one read transaction and
-        // leaves nothing open on the live database.
+    async fn copy_into(&self, dest: &Path) -> Result<crate::sqlite_copy::Catalog, StoreError> {
         let (source, dest) = (self.path.clone(), dest.to_owned());
         crate::keyring::map_task(
-            tokio::task::spawn_blocking(move || {
-                let conn = rusqlite::Connection::open_with_flags(
-                    &source,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                conn.busy_timeout(Duration::from_secs(30))?;
-                conn.execute("VACUUM INTO ?1", [dest])?;
-                Ok::<_, StoreError>(())
-            })
-            .await,
+            tokio::task::spawn_blocking(move || crate::sqlite_copy::copy_stripped(&source, &dest))
+                .await,
         )?
     }
 
@@ -748,36 +768,8 @@ impl MetadataStore for SqliteMetadata {
         &self,
         rows: Vec<([u8; 16], WrappedKey, Option<Vec<u8>>)>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        for (version_id, wrapped, inline) in rows {
-            let id = hex::encode(version_id);
-            let storage = if inline.is_some() { "inline" } else { "blob" };
-            let done = sqlx::query(
-                "UPDATE versions SET kek_id = $1, wrapped_key = $2, storage = $3 WHERE version_id = $4",
-            )
-            .bind(wrapped.kek_id.as_str().to_owned())
-            .bind(wrapped.bytes)
-            .bind(storage)
-            .bind(id.clone())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Corrupt(format!(
-                    "restored version {id} has no row"
-                )));
-            }
-            if let Some(data) = inline {
-                sqlx::query(
-                    "INSERT OR REPLACE INTO inline_blobs (version_id, data) VALUES ($1, $2)",
-                )
-                .bind(id)
-                .bind(data)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Resealed { rows, reply }, answer).await
     }
 
     async fn mark_unrestored_purged(&self, at_ms: i64) -> Result<u64, StoreError> {
@@ -804,29 +796,4 @@ impl MetadataStore for SqliteMetadata {
             })
             .collect()
     }
-}
-
-/// Every version listed by a database copy (read on a connection of its own, closed
-/// before returning, so the copy can be rewritten right after).
-pub(crate) async fn versions_in_copy(
-    path: &Path,
-) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError> {
-    use sqlx::Connection as _;
-    let options = SqliteConnectOptions::new().filename(path).read_only(true);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
-    let rows = sqlx::query(concat!(
-        "SELECT f.path AS f_path, ",
-        version_cols!(),
-        " FROM versions v JOIN files f ON f.id = v.file_id ORDER BY f.path, v.version"
-    ))
-    .fetch_all(&mut conn)
-    .await;
-    conn.close().await?;
-    rows?
-        .iter()
-        .map(|r| {
-            let path: String = r.try_get("f_path")?;
-            Ok((WorkspacePath::from_stored(path), version_from_row(r)?))
-        })
-        .collect()
 }

@@ -408,7 +408,7 @@ impl Workspace {
             None
         };
         let writer =
-            tokio::task::spawn_blocking(move || seal_to_blob(&*blobs, &dek, ids, hasher, scan, rx));
+            tokio::task::spawn_blocking(move || seal_to_blob(blobs, &dek, ids, hasher, scan, rx));
 
         let limit = self.options.max_file_bytes;
         let mut received: u64 = 0;
