@@ -41,14 +41,18 @@ impl RepoReader {
             .all(|c| parse_id(c).is_some_and(|id| self.index.chunks.contains_key(&id)))
     }
 
-    /// One chunk's plaintext, authenticated.
-    pub async fn chunk(&self, id: &str) -> Result<Bytes, BackupError> {
+    /// Where chunk `id` is: its pack and its entry there.
+    fn locate(&self, id: &str) -> Result<(&str, crate::pack::BlobEntry), BackupError> {
         let parsed =
             parse_id(id).ok_or_else(|| BackupError::Corrupt(format!("bad chunk id {id}")))?;
-        let (pack, entry) = self
-            .index
+        self.index
             .locate(&parsed)
-            .ok_or_else(|| BackupError::Corrupt(format!("chunk {id} is not in the index")))?;
+            .ok_or_else(|| BackupError::Corrupt(format!("chunk {id} is not in the index")))
+    }
+
+    /// One chunk's plaintext, authenticated.
+    pub async fn chunk(&self, id: &str) -> Result<Bytes, BackupError> {
+        let (pack, entry) = self.locate(id)?;
         let sealed = self
             .repo
             .backend
@@ -79,12 +83,7 @@ impl RepoReader {
         id: &str,
         pack: Option<&Bytes>,
     ) -> Result<Vec<u8>, BackupError> {
-        let parsed =
-            parse_id(id).ok_or_else(|| BackupError::Corrupt(format!("bad chunk id {id}")))?;
-        let (name, entry) = self
-            .index
-            .locate(&parsed)
-            .ok_or_else(|| BackupError::Corrupt(format!("chunk {id} is not in the index")))?;
+        let (name, entry) = self.locate(id)?;
         let range = entry.offset..entry.offset + u64::from(entry.len);
         let sealed = match pack {
             Some(bytes) => {
