@@ -36,10 +36,31 @@ fn main() {
         };
         let mut best = f64::MAX;
         let mut n = 0;
-        for _ in 0..3 {
+        // SCAN_BENCH_PARTS=<part> profiles one part: the full scan then runs once.
+        let reps = if std::env::var("SCAN_BENCH_PARTS").is_ok_and(|p| p != "1") {
+            0
+        } else {
+            3
+        };
+        for _ in 0..reps {
             let t = Instant::now();
             n = scanner.scan_bytes(&data).len();
             best = best.min(t.elapsed().as_secs_f64());
+        }
+        // SCAN_BENCH_DUMP=DIR writes every finding (for comparing two builds).
+        if let Some(dir) = std::env::var_os("SCAN_BENCH_DUMP") {
+            let name = std::path::Path::new(&f).file_name().unwrap().to_owned();
+            let lines: String = scanner
+                .scan_bytes(&data)
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{:?} {} {} {:.3} {}\n",
+                        x.kind, x.start, x.end, x.score, x.detector
+                    )
+                })
+                .collect();
+            std::fs::write(std::path::Path::new(&dir).join(name), lines).unwrap();
         }
         println!(
             "{f}: {:.1} MB, {n} findings, {:.0} MB/s",
@@ -85,13 +106,20 @@ fn main() {
                     },
                 ),
             ] {
+                // SCAN_BENCH_PARTS=names runs that part alone (for profiling).
+                let only = std::env::var("SCAN_BENCH_PARTS").unwrap_or_default();
+                if !only.is_empty() && only != "1" && only != name {
+                    continue;
+                }
                 let s = scanner.reconfigured(cfg);
-                let t = Instant::now();
-                let n = s.scan_bytes(&data).len();
-                println!(
-                    "  {name}: {:.0} MB/s ({n})",
-                    data.len() as f64 / 1e6 / t.elapsed().as_secs_f64()
-                );
+                let mut best = f64::MAX;
+                let mut n = 0;
+                for _ in 0..if only == name { 5 } else { 1 } {
+                    let t = Instant::now();
+                    n = s.scan_bytes(&data).len();
+                    best = best.min(t.elapsed().as_secs_f64());
+                }
+                println!("  {name}: {:.0} MB/s ({n})", data.len() as f64 / 1e6 / best);
             }
         }
     }

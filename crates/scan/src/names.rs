@@ -5,6 +5,11 @@
 //! before it, a sentence start, a greeting or "name:" cue, a preposition before a place, an
 //! organisation suffix at its end. No model, no I/O: a hash lookup per capitalised word.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use foldhash::fast::RandomState;
+
 use crate::finding::{EntityType, Finding, Validation};
 use crate::gazetteer::{
     FIRST, FREQUENT, Gazetteers, LAST, NRP, ORG, PLACE, PLACE_HEAD, STOP, STREET, TITLE, WEEKDAY,
@@ -18,7 +23,7 @@ struct Word {
     flags: u16,
     initial: bool,
     /// Lowercase form (ASCII-lowered or Unicode-lowered).
-    lower: String,
+    lower: Lower,
 }
 
 const CONNECTORS: &[&[u8]] = &[
@@ -167,17 +172,47 @@ fn starts_upper(seg: &[u8], i: usize) -> bool {
     false
 }
 
-fn lower_of(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
+/// A lowercased word or context window, inline when it is short ASCII (almost always), so
+/// looking words up allocates nothing.
+enum Lower {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(String),
+}
+
+const INLINE: usize = 30;
+
+impl std::ops::Deref for Lower {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            // Only ASCII is stored inline, so this never fails.
+            Lower::Inline { len, buf } => std::str::from_utf8(&buf[..*len as usize]).unwrap_or(""),
+            Lower::Heap(s) => s,
+        }
+    }
+}
+
+fn lower_of(bytes: &[u8]) -> Lower {
+    if bytes.len() <= INLINE && bytes.is_ascii() {
+        let mut buf = [0u8; INLINE];
+        for (d, s) in buf.iter_mut().zip(bytes) {
+            *d = s.to_ascii_lowercase();
+        }
+        return Lower::Inline {
+            len: bytes.len() as u8,
+            buf,
+        };
+    }
+    Lower::Heap(match std::str::from_utf8(bytes) {
         Ok(s) if s.is_ascii() => s.to_ascii_lowercase(),
         Ok(s) => s.to_lowercase(),
         Err(_) => String::from_utf8_lossy(bytes).to_lowercase(),
-    }
+    })
 }
 
 /// The lowercase word immediately before `pos` (skipping spaces and punctuation other than
 /// sentence ends), or `None` if a sentence boundary or the segment start comes first.
-fn previous_word(seg: &[u8], pos: usize) -> Option<(String, bool)> {
+fn previous_word(seg: &[u8], pos: usize) -> Option<(Lower, bool)> {
     let mut i = pos;
     while i > 0 && matches!(seg[i - 1], b' ' | b'\t' | b'"' | b'(' | b'\'' | b',') {
         i -= 1;
@@ -212,21 +247,52 @@ fn previous_word(seg: &[u8], pos: usize) -> Option<(String, bool)> {
     Some((lower_of(&seg[i..end]), first_upper))
 }
 
-fn context_before(seg: &[u8], pos: usize, cues: &[&str]) -> bool {
-    let lo = pos.saturating_sub(24);
-    let mut lo = lo;
-    while lo < pos && (seg[lo] & 0xC0) == 0x80 {
-        lo += 1;
+/// A cue list as a set, with its longest entry.
+struct Cues {
+    set: HashSet<&'static str, RandomState>,
+    longest: usize,
+}
+
+impl Cues {
+    fn new(list: &[&'static str]) -> Cues {
+        Cues {
+            set: list.iter().copied().collect(),
+            longest: list.iter().map(|c| c.len()).max().unwrap_or(0),
+        }
     }
-    let window = lower_of(&seg[lo..pos]);
-    let trimmed = window.trim_end_matches([' ', ',', ':', '.']);
-    cues.iter().any(|cue| {
-        trimmed.ends_with(cue)
-            && trimmed[..trimmed.len() - cue.len()]
-                .chars()
-                .last()
-                .is_none_or(|c| !c.is_alphanumeric())
-    })
+}
+
+static PERSON: LazyLock<Cues> = LazyLock::new(|| Cues::new(PERSON_CUES));
+static PLACE_CONTEXT: LazyLock<Cues> = LazyLock::new(|| Cues::new(PLACE_CUES));
+static STRONG_PLACE: LazyLock<Cues> = LazyLock::new(|| Cues::new(STRONG_PLACE_CUES));
+
+/// The lowercase text just before a run (24 bytes back), trailing `' ,:.'` trimmed, read once
+/// per run and matched against each cue list.
+struct Context(Lower);
+
+impl Context {
+    fn new(seg: &[u8], pos: usize) -> Context {
+        let mut lo = pos.saturating_sub(24);
+        while lo < pos && (seg[lo] & 0xC0) == 0x80 {
+            lo += 1;
+        }
+        Context(lower_of(&seg[lo..pos]))
+    }
+
+    /// True if the text ends with a cue that starts the window or follows a character that
+    /// is not alphanumeric ("from", not "wherefrom").
+    fn has(&self, cues: &Cues) -> bool {
+        let t = self.0.trim_end_matches([' ', ',', ':', '.']);
+        let lo = t.len().saturating_sub(cues.longest);
+        (lo..t.len()).any(|p| {
+            t.is_char_boundary(p)
+                && t[..p]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric())
+                && cues.set.contains(&t[p..])
+        })
+    }
 }
 
 /// Scans the runs starting at `caps` (the lexer's capitalised-token starts, ascending).
@@ -400,7 +466,8 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
     if run.len() >= 2 {
         let last = &run[run.len() - 1];
         let first = &run[0];
-        if last.flags & ORG != 0 || (first.flags & ORG != 0 && run.iter().any(|w| w.lower == "of"))
+        if last.flags & ORG != 0
+            || (first.flags & ORG != 0 && run.iter().any(|w| &*w.lower == "of"))
         {
             push(
                 out,
@@ -449,12 +516,13 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
     if words.is_empty() {
         return;
     }
+    let ctx = Context::new(seg, words[0].start);
 
     // Places: the longest multi-word place phrase, or a single known place.
     if let Some(len) = place_phrase_len(gaz, words) {
         let start = words[0].start;
         let end = words[len - 1].end;
-        let cue = context_before(seg, start, PLACE_CUES);
+        let cue = ctx.has(&PLACE_CONTEXT);
         if len >= 2 || !titled {
             let single = &words[0];
             let name_like = len == 1 && single.flags & (FIRST | LAST) != 0;
@@ -479,7 +547,7 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
 
     // Place-shaped names, or unknown capitalised words after a place cue ("from Ericmouth",
     // "in Lake Penny").
-    let cue = context_before(seg, words[0].start, STRONG_PLACE_CUES);
+    let cue = ctx.has(&STRONG_PLACE);
     let unknownish = words
         .iter()
         .all(|w| w.flags & (WORD | FREQUENT | STOP | ORG | NRP) == 0 || w.flags & PLACE != 0);
@@ -511,7 +579,7 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
         return;
     }
 
-    if let Some(score) = person_score(seg, words, sentence_start, titled, all_caps_run) {
+    if let Some(score) = person_score(&ctx, words, sentence_start, titled, all_caps_run) {
         let start = if titled && idx == 1 {
             run[0].start
         } else {
@@ -549,8 +617,8 @@ const PLACE_SUFFIXES: &[&str] = &[
 
 /// A capitalised word shaped like a place name ("Ericmouth", "Nicholasbury", "Lake Penny").
 fn place_shaped(words: &[Word]) -> bool {
-    let last = &words[words.len() - 1].lower;
-    let first = &words[0].lower;
+    let last: &str = &words[words.len() - 1].lower;
+    let first: &str = &words[0].lower;
     (words.len() >= 2 && PLACE_PREFIXES.contains(&first.trim_end_matches('.')))
         || (words.len() <= 2
             && PLACE_SUFFIXES
@@ -560,7 +628,7 @@ fn place_shaped(words: &[Word]) -> bool {
 
 fn place_phrase_len(gaz: &Gazetteers, words: &[Word]) -> Option<usize> {
     if words[0].flags & PLACE_HEAD != 0 {
-        let mut phrase = words[0].lower.clone();
+        let mut phrase = words[0].lower.to_string();
         let mut best = None;
         for (k, w) in words.iter().enumerate().skip(1).take(4) {
             phrase.push(' ');
@@ -577,7 +645,7 @@ fn place_phrase_len(gaz: &Gazetteers, words: &[Word]) -> Option<usize> {
 }
 
 fn person_score(
-    seg: &[u8],
+    ctx: &Context,
     words: &[Word],
     sentence_start: bool,
     titled: bool,
@@ -587,7 +655,7 @@ fn person_score(
     if first.flags & STOP != 0 && !titled {
         return None;
     }
-    let cue = context_before(seg, first.start, PERSON_CUES);
+    let cue = ctx.has(&PERSON);
     let common = |w: &Word| w.flags & (WORD | FREQUENT) != 0;
     let namey = |w: &Word| w.flags & (FIRST | LAST) != 0 || w.initial;
     let unknown =
@@ -602,7 +670,7 @@ fn person_score(
     if all_caps && !titled {
         return None;
     }
-    if words.iter().any(|w| w.lower == "i") {
+    if words.iter().any(|w| &*w.lower == "i") {
         return None;
     }
     if words.len() == 1 {
