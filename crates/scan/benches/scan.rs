@@ -117,6 +117,9 @@ fn main() {
                 for _ in 0..if only == name { 5 } else { 1 } {
                     let t = Instant::now();
                     n = s.scan_bytes(&data).len();
+                    if std::env::var_os("SCAN_BENCH_EACH").is_some() {
+                        println!("    rep {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+                    }
                     best = best.min(t.elapsed().as_secs_f64());
                 }
                 println!("  {name}: {:.0} MB/s ({n})", data.len() as f64 / 1e6 / best);

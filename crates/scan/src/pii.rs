@@ -125,6 +125,7 @@ const MONTHS: &str = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|janua
 impl PiiDetector {
     pub fn new(gaz: &Gazetteers) -> Result<Self, ScanError> {
         use EntityType::*;
+        widen_phone_regex_cache();
         let suffixes = gaz.street_suffix_alternation();
         let mut pats = vec![
             p(
@@ -591,6 +592,23 @@ const TRUNK_ZERO_REGIONS: &[phonenumber::country::Id] = {
     use phonenumber::country::Id::*;
     &[GB, DE, FR, AU, IN]
 };
+
+/// Compiled libphonenumber metadata regexes kept by the `phonenumber` crate. Its default of
+/// 100 is far fewer than the patterns validating numbers from a few dozen countries touch, so
+/// on PII-dense text it recompiled regexes (and rebuilt their lazy DFAs) for most numbers.
+/// Regexes are still compiled only when first used.
+const PHONE_REGEX_CACHE: usize = 4096;
+
+fn widen_phone_regex_cache() {
+    let cache = phonenumber::metadata::DATABASE.cache();
+    let mut cache = match cache.lock() {
+        Ok(c) => c,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if cache.capacity() < PHONE_REGEX_CACHE {
+        cache.set_capacity(PHONE_REGEX_CACHE);
+    }
+}
 
 fn phone_valid(text: &str, n_digits: usize) -> bool {
     use phonenumber::country::Id;
