@@ -7,7 +7,7 @@ use crate::gazetteer::Gazetteers;
 use crate::injection::InjectionDetector;
 use crate::lexer::{self, Triggers};
 use crate::pii::PiiDetector;
-use crate::secrets::SecretRules;
+use crate::secrets::{SecretRules, SecretScratch};
 use crate::segment;
 use crate::{ScanError, names};
 
@@ -65,7 +65,7 @@ impl std::fmt::Debug for Scanner {
 pub(crate) struct Scratch {
     triggers: Triggers,
     regions: Vec<(usize, usize)>,
-    rules_seen: Vec<u32>,
+    secrets: SecretScratch,
     found: Vec<Finding>,
     which: Option<regex_automata::PatternSet>,
 }
@@ -151,7 +151,7 @@ impl Scanner {
             lexer::regions(seg, &s.triggers.dense, 160, 16, &mut s.regions);
             for &(lo, hi) in &s.regions {
                 e.secrets
-                    .scan_window(seg, lo, hi, &mut s.rules_seen, &mut s.found);
+                    .scan_window(seg, lo, hi, &mut s.secrets, &mut s.found);
             }
         }
         if c.names && !s.triggers.caps.is_empty() {

@@ -96,6 +96,14 @@ fn invalid(id: &str, msg: impl std::fmt::Display) -> ScanError {
     ScanError::Rules(format!("rule `{id}`: {msg}"))
 }
 
+/// Per-thread buffers for [`SecretRules::scan_window`]: the rules a window's keywords name,
+/// and each rule's capture slots (allocated once, on the rule's first use).
+#[derive(Default)]
+pub(crate) struct SecretScratch {
+    rules_seen: Vec<u32>,
+    captures: Vec<Option<regex_automata::util::captures::Captures>>,
+}
+
 impl SecretRules {
     /// The built-in rule set.
     pub fn builtin() -> Result<SecretRules, ScanError> {
@@ -214,9 +222,13 @@ impl SecretRules {
         seg: &[u8],
         lo: usize,
         hi: usize,
-        rules_seen: &mut Vec<u32>,
+        scratch: &mut SecretScratch,
         out: &mut Vec<Finding>,
     ) {
+        let SecretScratch {
+            rules_seen,
+            captures,
+        } = scratch;
         rules_seen.clear();
         for m in self.prefilter.find_overlapping_iter(&seg[lo..hi]) {
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
@@ -239,9 +251,13 @@ impl SecretRules {
             let mut input = Input::new(seg).range(a..b);
             // One capturing search per match: measured faster than a plain search followed by
             // an anchored capturing one.
-            let mut caps = rule.regex.create_captures();
+            if captures.len() < self.rules.len() {
+                captures.resize_with(self.rules.len(), || None);
+            }
+            let caps = captures[r as usize].get_or_insert_with(|| rule.regex.create_captures());
             loop {
-                rule.regex.search_captures(&input, &mut caps);
+                // The search resets `caps` before it records anything.
+                rule.regex.search_captures(&input, caps);
                 let Some(m) = caps.get_match() else { break };
                 let span = rule
                     .secret_group
@@ -317,7 +333,13 @@ entropy = 3.0
 
     fn scan(rules: &SecretRules, text: &str) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();
-        rules.scan_window(text.as_bytes(), 0, text.len(), &mut Vec::new(), &mut out);
+        rules.scan_window(
+            text.as_bytes(),
+            0,
+            text.len(),
+            &mut SecretScratch::default(),
+            &mut out,
+        );
         out.into_iter()
             .map(|f| (text[f.start..f.end].to_owned(), f.detector))
             .collect()
