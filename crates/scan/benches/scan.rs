@@ -45,6 +45,9 @@ fn main() {
         for _ in 0..reps {
             let t = Instant::now();
             n = scanner.scan_bytes(&data).len();
+            if std::env::var_os("SCAN_BENCH_EACH").is_some() {
+                println!("  rep {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+            }
             best = best.min(t.elapsed().as_secs_f64());
         }
         // SCAN_BENCH_DUMP=DIR writes every finding (for comparing two builds).
