@@ -247,9 +247,10 @@ fn previous_word(seg: &[u8], pos: usize) -> Option<(Lower, bool)> {
     Some((lower_of(&seg[i..end]), first_upper))
 }
 
-/// A cue list as a set, with its longest entry.
+/// A cue list as a set, with its longest entry and the set of its entries' last words.
 struct Cues {
     set: HashSet<&'static str, RandomState>,
+    last_words: HashSet<&'static str, RandomState>,
     longest: usize,
 }
 
@@ -257,6 +258,10 @@ impl Cues {
     fn new(list: &[&'static str]) -> Cues {
         Cues {
             set: list.iter().copied().collect(),
+            last_words: list
+                .iter()
+                .map(|c| c.rsplit(' ').next().unwrap_or(c))
+                .collect(),
             longest: list.iter().map(|c| c.len()).max().unwrap_or(0),
         }
     }
@@ -283,6 +288,11 @@ impl Context {
     /// is not alphanumeric ("from", not "wherefrom").
     fn has(&self, cues: &Cues) -> bool {
         let t = self.0.trim_end_matches([' ', ',', ':', '.']);
+        // Every cue is words of letters: the text's last word must end one of them.
+        let last = t.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or(t);
+        if !cues.last_words.contains(last) {
+            return false;
+        }
         let lo = t.len().saturating_sub(cues.longest);
         (lo..t.len()).any(|p| {
             t.is_char_boundary(p)
@@ -739,6 +749,23 @@ fn person_score(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cues_are_lowercase_words_so_the_last_word_check_is_exact() {
+        for list in [PERSON_CUES, PLACE_CUES, STRONG_PLACE_CUES] {
+            for cue in list {
+                assert!(
+                    cue.split(' ')
+                        .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase())),
+                    "{cue:?}"
+                );
+            }
+        }
+        let ctx = Context::new(b"letter to the family from ", 26);
+        assert!(ctx.has(&PLACE_CONTEXT));
+        assert!(!Context::new(b"wherefrom ", 10).has(&PLACE_CONTEXT));
+        assert!(Context::new(b"She grew up in ", 15).has(&STRONG_PLACE));
+    }
 
     fn run(text: &str) -> Vec<(EntityType, String)> {
         let mut out = Vec::new();
