@@ -401,7 +401,14 @@ fn scan_file(
     {
         return Outcome::Failed(format!("writing redacted copy: {e}"));
     }
-    let line_starts = std::iter::once(0).chain(memchr_newlines(&data)).collect();
+    // Line starts only matter for reporting findings' lines and columns.
+    let line_starts = if findings.is_empty() {
+        vec![0]
+    } else {
+        std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', &data).map(|i| i + 1))
+            .collect()
+    };
     Outcome::Scanned {
         findings,
         lossy,
@@ -459,13 +466,6 @@ fn scan_document(scanner: &Scanner, data: &[u8], name: &str, redacting: bool) ->
         bytes: data.len() as u64,
         unread: doc.unread,
     }
-}
-
-fn memchr_newlines(data: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    data.iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i + 1)
 }
 
 /// 1-based line and column (in bytes) of `offset`.
