@@ -118,6 +118,25 @@ pub(crate) fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError>
     })
 }
 
+/// Adds `(group, role of that group)` rows, ordered by group then role, to a principal: each
+/// group once, and each group role other than the principal's own role once.
+pub(crate) fn add_memberships(
+    principal: &mut Principal,
+    rows: impl IntoIterator<Item = (String, Option<String>)>,
+) {
+    for (group, role) in rows {
+        if principal.groups.last() != Some(&group) {
+            principal.groups.push(group);
+        }
+        if let Some(role) = role
+            && role != principal.role
+            && !principal.group_roles.contains(&role)
+        {
+            principal.group_roles.push(role);
+        }
+    }
+}
+
 /// Fills in a principal's groups, group roles and MFA state.
 pub(crate) async fn complete_principal(
     pool: &SqlitePool,
@@ -131,19 +150,11 @@ pub(crate) async fn complete_principal(
     .bind(principal.id.clone())
     .fetch_all(pool)
     .await?;
-    for row in rows {
-        let group: String = row.try_get("group_name")?;
-        let role: Option<String> = row.try_get("role")?;
-        if principal.groups.last() != Some(&group) {
-            principal.groups.push(group);
-        }
-        if let Some(role) = role
-            && role != principal.role
-            && !principal.group_roles.contains(&role)
-        {
-            principal.group_roles.push(role);
-        }
-    }
+    let memberships = rows
+        .iter()
+        .map(|row| Ok((row.try_get("group_name")?, row.try_get("role")?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    add_memberships(principal, memberships);
     principal.mfa_enrolled = sqlx::query(
         "SELECT 1 FROM mfa_totp WHERE principal_id = $1 AND confirmed_at_ms IS NOT NULL",
     )
