@@ -125,7 +125,6 @@ const MONTHS: &str = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|janua
 impl PiiDetector {
     pub fn new(gaz: &Gazetteers) -> Result<Self, ScanError> {
         use EntityType::*;
-        widen_phone_regex_cache();
         let suffixes = gaz.street_suffix_alternation();
         let mut pats = vec![
             p(
@@ -599,7 +598,14 @@ const TRUNK_ZERO_REGIONS: &[phonenumber::country::Id] = {
 /// Regexes are still compiled only when first used.
 const PHONE_REGEX_CACHE: usize = 4096;
 
+/// Widens the cache once, on the first number validated: loading libphonenumber's metadata
+/// takes tens of milliseconds, which a scan that meets no phone number need not pay.
 fn widen_phone_regex_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(widen_phone_regex_cache_now);
+}
+
+fn widen_phone_regex_cache_now() {
     let cache = phonenumber::metadata::DATABASE.cache();
     let mut cache = match cache.lock() {
         Ok(c) => c,
@@ -612,6 +618,7 @@ fn widen_phone_regex_cache() {
 
 fn phone_valid(text: &str, n_digits: usize) -> bool {
     use phonenumber::country::Id;
+    widen_phone_regex_cache();
     let parse = |region: Option<Id>, s: &str| {
         phonenumber::parse(region, s).is_ok_and(|n| phonenumber::is_valid(&n))
     };
