@@ -144,7 +144,8 @@ const US_STATE_CODES: &[&str] = &[
 
 /// The loaded lists.
 pub(crate) struct Gazetteers {
-    words: HashMap<&'static str, u16, RandomState>,
+    /// Keyed by bytes, so callers holding a lowercased byte buffer need not re-validate it.
+    words: HashMap<&'static [u8], u16, RandomState>,
     /// Multi-word place names, lowercase, single-spaced.
     places: HashSet<&'static str, RandomState>,
     suffixes: HashSet<&'static str, RandomState>,
@@ -165,7 +166,7 @@ impl Gazetteers {
     }
 
     fn build() -> Gazetteers {
-        let mut words: HashMap<&'static str, u16, RandomState> =
+        let mut words: HashMap<&'static [u8], u16, RandomState> =
             HashMap::with_capacity_and_hasher(400_000, RandomState::default());
         let mut places = HashSet::with_hasher(RandomState::default());
         let mut add =
@@ -174,10 +175,10 @@ impl Gazetteers {
                     if flag & PLACE != 0 && entry.contains(' ') {
                         places.insert(entry);
                         if let Some(head) = entry.split(' ').next() {
-                            *words.entry(head).or_default() |= PLACE_HEAD;
+                            *words.entry(head.as_bytes()).or_default() |= PLACE_HEAD;
                         }
                     } else {
-                        *words.entry(entry).or_default() |= flag;
+                        *words.entry(entry.as_bytes()).or_default() |= flag;
                     }
                 }
             };
@@ -189,16 +190,18 @@ impl Gazetteers {
         add(TITLES, TITLE, &mut places);
         add(DICTIONARY, WORD, &mut places);
         for entry in lines(NRP_WORDS) {
-            *words.entry(entry).or_default() |= NRP;
+            *words.entry(entry.as_bytes()).or_default() |= NRP;
         }
         for entry in lines(ORG_SUFFIXES) {
-            *words.entry(entry.trim_end_matches('.')).or_default() |= ORG;
+            *words
+                .entry(entry.trim_end_matches('.').as_bytes())
+                .or_default() |= ORG;
         }
         for entry in lines(COMMON_WORDS).take(3000) {
-            *words.entry(entry).or_default() |= FREQUENT;
+            *words.entry(entry.as_bytes()).or_default() |= FREQUENT;
         }
         for w in STOPWORDS {
-            *words.entry(w).or_default() |= STOP;
+            *words.entry(w.as_bytes()).or_default() |= STOP;
         }
         for w in [
             "monday",
@@ -209,11 +212,11 @@ impl Gazetteers {
             "saturday",
             "sunday",
         ] {
-            *words.entry(w).or_default() |= WEEKDAY;
+            *words.entry(w.as_bytes()).or_default() |= WEEKDAY;
         }
         for w in lines(STREET_SUFFIXES) {
             if w.len() > 3 {
-                *words.entry(w).or_default() |= STREET;
+                *words.entry(w.as_bytes()).or_default() |= STREET;
             }
         }
         let suffixes = lines(PUBLIC_SUFFIXES)
@@ -233,6 +236,11 @@ impl Gazetteers {
 
     /// Flags of a lowercase word (0 if unknown).
     pub fn flags(&self, lower: &str) -> u16 {
+        self.flags_bytes(lower.as_bytes())
+    }
+
+    /// [`Gazetteers::flags`] of a lowercased word given as bytes.
+    pub fn flags_bytes(&self, lower: &[u8]) -> u16 {
         self.words.get(lower).copied().unwrap_or(0)
     }
 

@@ -192,6 +192,16 @@ impl std::ops::Deref for Lower {
     }
 }
 
+impl Lower {
+    /// The lowercase bytes, without re-validating them as UTF-8.
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Lower::Inline { len, buf } => &buf[..*len as usize],
+            Lower::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
 fn lower_of(bytes: &[u8]) -> Lower {
     if bytes.len() <= INLINE && bytes.is_ascii() {
         let mut buf = [0u8; INLINE];
@@ -230,7 +240,7 @@ fn previous_word(seg: &[u8], pos: usize) -> Option<(Lower, bool)> {
                 j -= 1;
             }
             let w = lower_of(&seg[j..i - 1]);
-            if Gazetteers::get().flags(&w) & TITLE != 0 {
+            if Gazetteers::get().flags_bytes(w.bytes()) & TITLE != 0 {
                 return Some((w, true));
             }
         }
@@ -421,9 +431,19 @@ pub(crate) fn scan(seg: &[u8], caps: &[u32], gaz: &Gazetteers, out: &mut Vec<Fin
 }
 
 /// Flags of a word, retrying apostrophe and hyphen variants ("O’Brien", "Jean-Luc").
-fn word_flags(gaz: &Gazetteers, lower: &str) -> u16 {
-    let flags = gaz.flags(lower);
-    if flags != 0 || !lower.contains(['\'', '\u{2019}', '-']) {
+fn word_flags(gaz: &Gazetteers, lower: &Lower) -> u16 {
+    let flags = gaz.flags_bytes(lower.bytes());
+    // U+2019 is the only non-ASCII character looked for, and its UTF-8 starts with 0xE2.
+    if flags != 0
+        || !lower
+            .bytes()
+            .iter()
+            .any(|&b| matches!(b, b'\'' | b'-' | 0xE2))
+    {
+        return flags;
+    }
+    let lower: &str = lower;
+    if !lower.contains(['\'', '\u{2019}', '-']) {
         return flags;
     }
     let straight = lower.replace('\u{2019}', "'");
@@ -440,7 +460,7 @@ fn word_flags(gaz: &Gazetteers, lower: &str) -> u16 {
 }
 
 fn is_title_abbrev(gaz: &Gazetteers, word: &[u8]) -> bool {
-    gaz.flags(&lower_of(word)) & TITLE != 0
+    gaz.flags_bytes(lower_of(word).bytes()) & TITLE != 0
 }
 
 fn push(
@@ -466,7 +486,7 @@ fn classify_run(seg: &[u8], gaz: &Gazetteers, run: &[Word], out: &mut Vec<Findin
     let sentence_start = prev.is_none();
     let title_before = prev
         .as_ref()
-        .is_some_and(|(w, _)| gaz.flags(w) & TITLE != 0);
+        .is_some_and(|(w, _)| gaz.flags_bytes(w.bytes()) & TITLE != 0);
     let all_caps_run = run
         .iter()
         .all(|w| seg[w.start..w.end].iter().all(|b| !b.is_ascii_lowercase()));
