@@ -26,7 +26,7 @@ mod writer;
 pub use backend::{Backend, LocalBackend, S3Backend, open_location};
 pub use error::BackupError;
 pub use lock::{STALE_MS, held_locks, hostname};
-pub use pack::ChunkId;
+pub use pack::{ChunkId, Rehash};
 pub use prune::{PruneOptions, PruneReport, erase, forget, prune};
 pub use reader::RepoReader;
 pub use repo::{ChunkerParams, InitOptions, RepoSecret, Repository};

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::index::Index;
-use crate::pack::{open_chunk, pack_object, parse_id};
+use crate::pack::{Rehash, open_chunk, pack_object, parse_id};
 use crate::snapshot::Entry;
 use crate::{BackupError, Repository};
 
@@ -63,7 +63,8 @@ impl RepoReader {
             .await?;
         let cipher = Arc::clone(&self.repo.cipher);
         let plain = crate::error::join(
-            tokio::task::spawn_blocking(move || open_chunk(&cipher, &entry, &sealed)).await,
+            tokio::task::spawn_blocking(move || open_chunk(&cipher, &entry, &sealed, Rehash::Yes))
+                .await,
         )??;
         Ok(Bytes::from(plain))
     }
@@ -76,12 +77,14 @@ impl RepoReader {
 
     /// Blocking (call from a blocking thread): one chunk's plaintext, authenticated. With
     /// `pack` (the whole pack object chunk `id` lives in, as fetched by
-    /// [`RepoReader::fetch_pack`]) nothing is read from the repository.
+    /// [`RepoReader::fetch_pack`]) nothing is read from the repository. With [`Rehash::No`]
+    /// the caller must check the content it assembles against a keyed hash of its own.
     pub fn chunk_blocking(
         &self,
         runtime: &tokio::runtime::Handle,
         id: &str,
         pack: Option<&Bytes>,
+        rehash: Rehash,
     ) -> Result<Vec<u8>, BackupError> {
         let (name, entry) = self.locate(id)?;
         let range = entry.offset..entry.offset + u64::from(entry.len);
@@ -96,7 +99,7 @@ impl RepoReader {
             }
             None => runtime.block_on(self.repo.backend.get_range(&pack_object(name), range))?,
         };
-        open_chunk(&self.repo.cipher, &entry, &sealed)
+        open_chunk(&self.repo.cipher, &entry, &sealed, rehash)
     }
 
     /// A whole pack object (to read many small chunks of it with one request).

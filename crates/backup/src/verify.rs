@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::index::{Index, PackRecord};
-use crate::pack::{open_chunk, pack_object, parse_id, read_header};
+use crate::pack::{Rehash, open_chunk, pack_object, parse_id, read_header};
 use crate::{BackupError, Repository};
 
 /// Which packs a data check reads.
@@ -226,7 +226,7 @@ fn check_pack(
     for blob in &pack.blobs {
         let start = usize::try_from(blob.offset).unwrap_or(usize::MAX);
         match bytes.get(start..start.saturating_add(blob.len as usize)) {
-            Some(sealed) => match open_chunk(cipher, blob, sealed) {
+            Some(sealed) => match open_chunk(cipher, blob, sealed, Rehash::Yes) {
                 Ok(_) => chunks += 1,
                 Err(e) => problems.push(format!("pack {}: {e}", pack.name)),
             },

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use covault_audit::Outcome;
 use covault_backup::{
     BackupError, BackupWriter, Entry, EntryKind, KeepPolicy, Progress, PruneOptions, PruneReport,
-    RepoReader, Repository, Snapshot, SnapshotStats, drill::DrillRecord,
+    Rehash, RepoReader, Repository, Snapshot, SnapshotStats, drill::DrillRecord,
 };
 use covault_policy::{Action, Resource, Tier};
 use covault_store::{KekSource, LockMode, PutOptions, StoreError, VersionRecord, WorkspacePath};
@@ -723,20 +723,28 @@ pub async fn restore_workspace(
         }));
     }
     drop(tx);
+    // One batch commits while the next fills, so the workers never wait on the database.
     let mut pending = Vec::new();
+    let mut committing: Option<tokio::task::JoinHandle<Result<(), StoreError>>> = None;
     let mut committed: Result<(), GuardError> = Ok(());
     while let Some(done) = rx.recv().await {
         pending.push(done);
         if pending.len() >= COMMIT_BATCH && committed.is_ok() {
-            tracing::debug!(ms = started.elapsed().as_millis(), "restore: commit batch");
-            committed = ws
-                .commit_resealed(std::mem::take(&mut pending))
-                .await
-                .map_err(GuardError::from);
+            if let Some(previous) = committing.take() {
+                committed = settle(previous).await;
+            }
             if committed.is_err() {
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                continue;
             }
+            tracing::debug!(ms = started.elapsed().as_millis(), "restore: commit batch");
+            let (ws, batch) = (Arc::clone(&ws), std::mem::take(&mut pending));
+            committing = Some(tokio::spawn(async move { ws.commit_resealed(batch).await }));
         }
+    }
+    if let Some(previous) = committing.take() {
+        let last = settle(previous).await;
+        committed = committed.and(last);
     }
     for worker in workers {
         worker
@@ -761,6 +769,13 @@ pub async fn restore_workspace(
     report.files_purged = ws.finish_restore(&event).await?;
     tracing::debug!(ms = started.elapsed().as_millis(), "restore: finished");
     Ok((report, Some(opened)))
+}
+
+/// The outcome of one batch's commit task.
+async fn settle(task: tokio::task::JoinHandle<Result<(), StoreError>>) -> Result<(), GuardError> {
+    task.await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(GuardError::from)
 }
 
 /// Versions a restore worker takes at once: several small ones that share a pack (fetched
@@ -861,7 +876,9 @@ fn restore_worker(
         for (entry, path, record) in &job.versions {
             let mut resealer = ws.resealer(record, path)?;
             for id in &entry.chunks {
-                let plain = reader.chunk_blocking(handle, id, pack.as_ref())?;
+                // Each chunk is authenticated as it opens; the whole version is then checked
+                // against its keyed content hash (`finish`), so its chunk ids need no rehash.
+                let plain = reader.chunk_blocking(handle, id, pack.as_ref(), Rehash::No)?;
                 resealer.push(&plain)?;
             }
             if done.blocking_send(resealer.finish()?).is_err() {

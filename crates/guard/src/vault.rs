@@ -226,8 +226,11 @@ impl Vault {
     /// Opens an existing workspace. With an exclusive lock, leftovers of interrupted writes
     /// are removed first.
     pub async fn open(options: OpenOptions) -> Result<Opened, GuardError> {
+        let started = std::time::Instant::now();
         let access = Engine::new(&options.limits.access)?;
+        tracing::debug!(ms = started.elapsed().as_millis(), "open: policies loaded");
         let (dir, meta, blobs) = open_parts(&options.data_dir, false, options.lock).await?;
+        tracing::debug!(ms = started.elapsed().as_millis(), "open: database opened");
         let ws = Workspace::open(
             meta,
             blobs,
@@ -235,8 +238,10 @@ impl Vault {
             options.source,
         )
         .await?;
+        tracing::debug!(ms = started.elapsed().as_millis(), "open: keyring unlocked");
         if options.lock == LockMode::Exclusive {
             let removed = ws.remove_orphans().await?;
+            tracing::debug!(ms = started.elapsed().as_millis(), "open: orphans swept");
             if removed > 0 {
                 tracing::info!(removed, "removed blobs left by interrupted writes");
             }

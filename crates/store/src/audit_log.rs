@@ -253,7 +253,7 @@ fn stored(row: (i64, Vec<u8>, Vec<u8>, EventColumns)) -> Result<StoredEvent, Sto
 }
 
 /// A read-only connection for one read (its own snapshot when in a transaction).
-fn reader(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -211,7 +211,8 @@ impl Workspace {
             ids,
             keyring.hash_key.hasher(),
             None,
-        )?;
+        )?
+        .cold();
         Ok(Resealer {
             writer,
             blobs: Arc::clone(&self.blobs),
@@ -226,7 +227,9 @@ impl Workspace {
     }
 
     /// Commits re-sealed versions (one transaction).
-    pub async fn commit_resealed(&self, batch: Vec<Resealed>) -> Result<(), StoreError> {
+    pub async fn commit_resealed(&self, mut batch: Vec<Resealed>) -> Result<(), StoreError> {
+        // In key order, so each B-tree page is visited once per batch.
+        batch.sort_unstable_by_key(|r| r.version_id);
         let rows = batch
             .into_iter()
             .map(|r| (r.version_id, r.wrapped_key, r.inline))

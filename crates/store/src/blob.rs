@@ -47,6 +47,11 @@ pub trait BlobRead: Send {
 /// A place for sealed blobs. Implementations never see plaintext.
 pub trait BlobStore: Send + Sync {
     fn create(&self, key: &BlobKey) -> Result<Box<dyn BlobWrite>, StoreError>;
+    /// Like [`BlobStore::create`], for bulk writes nobody will read back soon (a restore):
+    /// the store may keep them out of its caches.
+    fn create_cold(&self, key: &BlobKey) -> Result<Box<dyn BlobWrite>, StoreError> {
+        self.create(key)
+    }
     fn open(&self, key: &BlobKey) -> Result<Box<dyn BlobRead>, StoreError>;
     /// Removes a blob durably; removing a missing blob is not an error.
     fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;

@@ -75,15 +75,30 @@ pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
 }
 
 fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.blocking_recv() {
+    // A bulk job received while gathering a batch waits to start the next one.
+    let mut carried: Option<Job> = None;
+    while let Some(first) = carried.take().or_else(|| jobs.blocking_recv()) {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        // A bulk job (a restore's re-sealed versions) is a transaction of its own.
+        while !batch[0].is_bulk() && batch.len() < MAX_BATCH {
             match jobs.try_recv() {
+                Ok(job) if job.is_bulk() => {
+                    carried = Some(job);
+                    break;
+                }
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
         commit_batch(&mut conn, batch);
+    }
+}
+
+impl Job {
+    /// Whether this job is committed alone, without a savepoint: thousands of rows, all or
+    /// nothing.
+    fn is_bulk(&self) -> bool {
+        matches!(self, Job::Resealed { .. })
     }
 }
 
@@ -257,21 +272,16 @@ fn run_job(
                 Err(e) => Err(Box::new((Done::Unit(reply, result), e.to_string()))),
             }
         }
-        Job::Resealed { rows, reply } => {
-            if let Err(e) = tx.execute_batch("SAVEPOINT job") {
-                return Ok(Done::Unit(reply, Err(e.into())));
+        // Alone in its transaction (see `run`), so no savepoint is needed — one around
+        // thousands of statements costs more than the statements: failing it rolls back
+        // everything it did, and nothing else.
+        Job::Resealed { rows, reply } => match resealed(tx, rows) {
+            Ok(()) => Ok(Done::Unit(reply, Ok(()))),
+            Err(e) => {
+                let why = e.to_string();
+                Err(Box::new((Done::Unit(reply, Err(e)), why)))
             }
-            let result = resealed(tx, rows);
-            let closed = if result.is_ok() {
-                tx.execute_batch("RELEASE job")
-            } else {
-                tx.execute_batch("ROLLBACK TO job; RELEASE job")
-            };
-            match closed {
-                Ok(()) => Ok(Done::Unit(reply, result)),
-                Err(e) => Err(Box::new((Done::Unit(reply, result), e.to_string()))),
-            }
-        }
+        },
         Job::TouchToken {
             id,
             at_ms,

@@ -12,6 +12,7 @@ mod backup;
 mod blob;
 mod classify;
 mod committer;
+mod direct;
 mod error;
 mod gateway;
 mod identity;

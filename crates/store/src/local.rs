@@ -7,12 +7,14 @@
 //! write cut short leaves only an orphan, which the next exclusive open removes. Writes are
 //! spread over 256 shard directories so concurrent creates do not queue on one directory
 //! lock, and large blobs start their writeback in the background every [`FLUSH_EVERY`] bytes
-//! so the final fsync has little left to do.
+//! so the final fsync has little left to do. Cold blobs (a restore's) bypass the page cache
+//! where the filesystem allows (`direct.rs`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::direct::DirectFile;
 use crate::{BlobKey, BlobRead, BlobStore, BlobWrite, StoreError};
 
 const BLOBS: &str = "blobs";
@@ -115,8 +117,14 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(StoreError::io(dir.display().to_string()))
 }
 
+/// Where a blob's bytes go on their way to the file.
+enum Sink {
+    Cached(BufWriter<File>),
+    Direct(DirectFile),
+}
+
 struct LocalWriter {
-    file: Option<BufWriter<File>>,
+    file: Option<Sink>,
     path: PathBuf,
     shard_dir: PathBuf,
     root: PathBuf,
@@ -133,7 +141,7 @@ impl LocalWriter {
         if let Some(previous) = self.flusher.take() {
             join_flusher(previous, &self.path)?;
         }
-        let Some(file) = self.file.as_mut() else {
+        let Some(Sink::Cached(file)) = self.file.as_mut() else {
             return Ok(());
         };
         file.flush()
@@ -164,13 +172,18 @@ impl BlobWrite for LocalWriter {
             .file
             .as_mut()
             .ok_or_else(|| StoreError::Task("blob writer closed".into()))?;
-        file.write_all(bytes)
-            .map_err(StoreError::io(self.path.display().to_string()))?;
-        self.unflushed += bytes.len() as u64;
-        if self.unflushed >= FLUSH_EVERY {
-            self.kick_writeback()?;
+        let what = || StoreError::io(self.path.display().to_string());
+        match file {
+            Sink::Direct(direct) => direct.write_all(bytes).map_err(what()),
+            Sink::Cached(file) => {
+                file.write_all(bytes).map_err(what())?;
+                self.unflushed += bytes.len() as u64;
+                if self.unflushed >= FLUSH_EVERY {
+                    self.kick_writeback()?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
@@ -179,10 +192,13 @@ impl BlobWrite for LocalWriter {
             .file
             .take()
             .ok_or_else(|| StoreError::Task("blob writer closed".into()))?;
-        let file = file.into_inner().map_err(|e| StoreError::Io {
-            what: what.clone(),
-            source: e.into_error(),
-        })?;
+        let file = match file {
+            Sink::Cached(file) => file.into_inner().map_err(|e| StoreError::Io {
+                what: what.clone(),
+                source: e.into_error(),
+            })?,
+            Sink::Direct(direct) => direct.finish().map_err(StoreError::io(what.clone()))?,
+        };
         if let Some(flusher) = self.flusher.take() {
             join_flusher(flusher, &self.path)?;
         }
@@ -225,8 +241,8 @@ impl BlobRead for LocalReader {
     }
 }
 
-impl BlobStore for LocalBlobStore {
-    fn create(&self, key: &BlobKey) -> Result<Box<dyn BlobWrite>, StoreError> {
+impl LocalBlobStore {
+    fn new_writer(&self, key: &BlobKey, cold: bool) -> Result<Box<dyn BlobWrite>, StoreError> {
         let shard_dir = self.shard_dir(key);
         let new_shard = !shard_dir.exists();
         if new_shard {
@@ -239,8 +255,15 @@ impl BlobStore for LocalBlobStore {
             .create_new(true)
             .open(&path)
             .map_err(StoreError::io(path.display().to_string()))?;
+        let sink = if cold {
+            DirectFile::new(file)
+                .map(Sink::Direct)
+                .unwrap_or_else(|file| Sink::Cached(BufWriter::with_capacity(WRITE_BUFFER, file)))
+        } else {
+            Sink::Cached(BufWriter::with_capacity(WRITE_BUFFER, file))
+        };
         Ok(Box::new(LocalWriter {
-            file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
+            file: Some(sink),
             path,
             shard_dir,
             root: self.root.clone(),
@@ -248,6 +271,16 @@ impl BlobStore for LocalBlobStore {
             unflushed: 0,
             flusher: None,
         }))
+    }
+}
+
+impl BlobStore for LocalBlobStore {
+    fn create(&self, key: &BlobKey) -> Result<Box<dyn BlobWrite>, StoreError> {
+        self.new_writer(key, false)
+    }
+
+    fn create_cold(&self, key: &BlobKey) -> Result<Box<dyn BlobWrite>, StoreError> {
+        self.new_writer(key, true)
     }
 
     fn open(&self, key: &BlobKey) -> Result<Box<dyn BlobRead>, StoreError> {

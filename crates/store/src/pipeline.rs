@@ -123,6 +123,7 @@ pub(crate) struct SealWriter {
     size: u64,
     hasher: covault_crypto::ContentHasher,
     scan: Option<crate::classify::ContentScan>,
+    cold: bool,
 }
 
 const SEALED_SEGMENT: usize = SEGMENT_SIZE + TAG_LEN;
@@ -145,7 +146,14 @@ impl SealWriter {
             size: 0,
             hasher,
             scan,
+            cold: false,
         })
+    }
+
+    /// Writes the blob as a bulk write nobody will read back soon ([`BlobStore::create_cold`]).
+    pub(crate) fn cold(mut self) -> Self {
+        self.cold = true;
+        self
     }
 
     fn seal_current(&mut self, last: bool) -> Result<(), StoreError> {
@@ -158,7 +166,11 @@ impl SealWriter {
 
     fn flush(&mut self) -> Result<(), StoreError> {
         if self.writer.is_none() {
-            self.writer = Some(self.blobs.create(&self.key)?);
+            self.writer = Some(if self.cold {
+                self.blobs.create_cold(&self.key)?
+            } else {
+                self.blobs.create(&self.key)?
+            });
         }
         if let Some(w) = self.writer.as_mut() {
             w.write_all(&self.out)?;

@@ -130,48 +130,57 @@ pub(crate) fn copy_stripped(source: &Path, dest: &Path) -> Result<Catalog, Store
              INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM src.sqlite_sequence;",
         )?;
     }
+    let catalog = list_versions(&tx, "src")?;
+    tx.commit()?;
+    conn.execute_batch("DETACH DATABASE src")?;
+    Ok(catalog)
+}
+
+/// Blocking: every version in database `schema` (`main`, or an attached name) with its path,
+/// ordered by path and version number.
+pub(crate) fn list_versions(
+    conn: &rusqlite::Connection,
+    schema: &str,
+) -> Result<Catalog, StoreError> {
+    let schema = quote(schema);
     // Two table scans joined here: cheaper than an indexed join and a sort in SQL.
     let paths: HashMap<String, String> = {
-        let mut stmt = tx.prepare("SELECT id, path FROM src.files")?;
+        let mut stmt = conn.prepare(&format!("SELECT id, path FROM {schema}.files"))?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?
     };
     let mut catalog = Vec::new();
-    {
-        let mut stmt = tx.prepare(
-            "SELECT file_id, version, version_id, size, content_hash, author, created_at_ms,
-                    tier, kind, restored_from, kek_id, wrapped_key, storage, findings
-             FROM src.versions",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(RawVersion {
-                file_id: r.get(0)?,
-                version: r.get(1)?,
-                version_id: r.get(2)?,
-                size: r.get(3)?,
-                content_hash: r.get(4)?,
-                author: r.get(5)?,
-                created_at_ms: r.get(6)?,
-                tier: r.get(7)?,
-                kind: r.get(8)?,
-                restored_from: r.get(9)?,
-                kek_id: r.get(10)?,
-                wrapped_key: r.get(11)?,
-                storage: r.get(12)?,
-                findings: r.get(13)?,
-            })
+    let mut stmt = conn.prepare(&format!(
+        "SELECT file_id, version, version_id, size, content_hash, author, created_at_ms,
+                tier, kind, restored_from, kek_id, wrapped_key, storage, findings
+         FROM {schema}.versions"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(RawVersion {
+            file_id: r.get(0)?,
+            version: r.get(1)?,
+            version_id: r.get(2)?,
+            size: r.get(3)?,
+            content_hash: r.get(4)?,
+            author: r.get(5)?,
+            created_at_ms: r.get(6)?,
+            tier: r.get(7)?,
+            kind: r.get(8)?,
+            restored_from: r.get(9)?,
+            kek_id: r.get(10)?,
+            wrapped_key: r.get(11)?,
+            storage: r.get(12)?,
+            findings: r.get(13)?,
+        })
+    })?;
+    for row in rows {
+        let raw = row?;
+        let path = paths.get(&raw.file_id).ok_or_else(|| {
+            StoreError::Corrupt(format!("version of unknown file {}", raw.file_id))
         })?;
-        for row in rows {
-            let raw = row?;
-            let path = paths.get(&raw.file_id).ok_or_else(|| {
-                StoreError::Corrupt(format!("version of unknown file {}", raw.file_id))
-            })?;
-            catalog.push((WorkspacePath::from_stored(path.clone()), raw.check()?));
-        }
+        catalog.push((WorkspacePath::from_stored(path.clone()), raw.check()?));
     }
     catalog.sort_by(|(pa, a), (pb, b)| (pa.as_str(), a.version).cmp(&(pb.as_str(), b.version)));
-    tx.commit()?;
-    conn.execute_batch("DETACH DATABASE src")?;
     Ok(catalog)
 }
 
