@@ -447,6 +447,17 @@ impl Repository {
         snapshot: &Snapshot,
         reuse: Option<&str>,
     ) -> Result<SnapshotInfo, BackupError> {
+        let info = self.put_manifest(snapshot, reuse).await?;
+        self.put_header(info).await
+    }
+
+    /// Stores `snapshot`'s manifest (unless `reuse` already names the same one) and returns
+    /// the header that will name it. Unreferenced until [`Repository::put_header`].
+    pub(crate) async fn put_manifest(
+        &self,
+        snapshot: &Snapshot,
+        reuse: Option<&str>,
+    ) -> Result<SnapshotInfo, BackupError> {
         let (mut info, versions) = snapshot.split(String::new());
         let json =
             serde_json::to_vec(&versions).map_err(|e| BackupError::Corrupt(e.to_string()))?;
@@ -457,6 +468,14 @@ impl Repository {
             self.put_sealed("manifests", &manifest, json).await?;
         }
         info.manifest = manifest;
+        Ok(info)
+    }
+
+    /// Stores a snapshot header under a new id: from then on the snapshot exists.
+    pub(crate) async fn put_header(
+        &self,
+        mut info: SnapshotInfo,
+    ) -> Result<SnapshotInfo, BackupError> {
         let id = random_name()?;
         self.put_object("snapshots", &id, &info).await?;
         info.id = id;

@@ -165,10 +165,6 @@ impl BackupWriter {
                 ms = self.started.elapsed().as_millis(),
                 "backup: last pack uploaded"
             );
-            if !pending.is_empty() {
-                let file = crate::index::IndexFile { packs: pending };
-                repo.put_object("index", &random_name()?, &file).await?;
-            }
             snapshot.parent = self.parent.as_ref().map(|p| p.id.clone());
             snapshot.stats.chunks_added = self.shared.chunks_added.load(Ordering::Relaxed);
             snapshot.stats.bytes_added = self.shared.bytes_added.load(Ordering::Relaxed);
@@ -177,8 +173,19 @@ impl BackupWriter {
             if snapshot.time_ms == 0 {
                 snapshot.time_ms = now_ms();
             }
-            let reuse = self.parent_manifest.as_deref();
-            snapshot.id = repo.put_snapshot(&snapshot, reuse).await?.id;
+            // The last index file and the manifest side by side (neither is referenced yet),
+            // then the header, which must only name what is already durable.
+            let index = async {
+                if pending.is_empty() {
+                    return Ok(());
+                }
+                let file = crate::index::IndexFile { packs: pending };
+                repo.put_object("index", &random_name()?, &file).await
+            };
+            let manifest = repo.put_manifest(&snapshot, self.parent_manifest.as_deref());
+            let (index, manifest) = tokio::join!(index, manifest);
+            index?;
+            snapshot.id = repo.put_header(manifest?).await?.id;
             Ok(snapshot)
         }
         .await;
