@@ -189,6 +189,9 @@ impl Vault {
             let handle = tokio::runtime::Handle::current();
             workers.push(tokio::task::spawn_blocking(move || {
                 let mut done: Vec<(WorkspacePath, VersionRecord, Option<Vec<String>>)> = Vec::new();
+                // Small versions are read here, on this thread's own connection: through the
+                // async pool each would cost two thread hand-offs.
+                let mut inline = ws.inline_reader()?;
                 loop {
                     let next = queue
                         .lock()
@@ -198,7 +201,7 @@ impl Vault {
                         return Ok::<_, GuardError>(done);
                     };
                     let stored = ws
-                        .read_version_blocking(&handle, &path, &v)
+                        .read_version_blocking(inline.as_mut(), &path, &v)
                         .map_err(GuardError::from)
                         .and_then(|mut reader| Ok(sink.store(&mut reader, v.size)?));
                     match stored {

@@ -125,11 +125,18 @@ impl Workspace {
         })
     }
 
-    /// Blocking (call from a blocking thread): opens `version` for reading. A version purged
-    /// since the catalog was taken reports [`StoreError::Purged`].
+    /// Blocking: a reader of inline versions for [`Workspace::read_version_blocking`], one per
+    /// blocking thread.
+    pub fn inline_reader(&self) -> Result<Box<dyn crate::InlineReader>, StoreError> {
+        self.meta.inline_reader()
+    }
+
+    /// Blocking (call from a blocking thread): opens `version` for reading, an inline one
+    /// through `inline`. A version purged since the catalog was taken reports
+    /// [`StoreError::Purged`].
     pub fn read_version_blocking(
         &self,
-        runtime: &tokio::runtime::Handle,
+        inline: &mut dyn crate::InlineReader,
         path: &WorkspacePath,
         version: &VersionRecord,
     ) -> Result<VersionReader, StoreError> {
@@ -138,8 +145,8 @@ impl Workspace {
             .as_ref()
             .ok_or_else(|| StoreError::Purged(path.to_string()))?;
         let source = if version.inline {
-            let data = runtime
-                .block_on(self.meta.inline_blob(&version.version_id))?
+            let data = inline
+                .get(&version.version_id)?
                 .ok_or_else(|| StoreError::Purged(path.to_string()))?;
             SealedSource::Inline(data)
         } else {

@@ -48,7 +48,8 @@ pub use identity::{
 pub use keyring::{KekSource, Keyring, NewKekSource};
 pub use local::{DataDir, LocalBlobStore, LockMode};
 pub use meta::{
-    AuditLog, FileRecord, MetadataStore, NewVersion, TokenRecord, VersionKind, VersionRecord,
+    AuditLog, FileRecord, InlineReader, MetadataStore, NewVersion, TokenRecord, VersionKind,
+    VersionRecord,
 };
 pub use path::{PathLimits, WorkspacePath};
 pub use session::{SessionRecord, SessionStore};

@@ -162,6 +162,12 @@ pub struct WrappedKeyRow {
     pub wrapped: WrappedKey,
 }
 
+/// Blocking reads of inline versions' sealed bytes (see [`MetadataStore::inline_reader`]).
+pub trait InlineReader: Send {
+    /// The sealed bytes of inline version `version_id`, if it is (still) there.
+    fn get(&mut self, version_id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
 /// Metadata persistence. Implementations are transactional and durable on commit. The audit
 /// log's reads and maintenance are the [`AuditLog`] half; appends are here, because they
 /// join the same transactions as the changes they describe.
@@ -236,6 +242,9 @@ pub trait MetadataStore:
     ) -> Result<Option<VersionRecord>, StoreError>;
     /// The sealed bytes of an inline version.
     async fn inline_blob(&self, version_id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Blocking: a reader of inline versions' sealed bytes on a connection of its own, for a
+    /// blocking thread that reads thousands of them (a backup).
+    fn inline_reader(&self) -> Result<Box<dyn InlineReader>, StoreError>;
     /// Assigns the next version number, makes it current (undeleting the file) and appends
     /// `event` with that version, in one transaction.
     async fn commit_version(

@@ -642,6 +642,12 @@ impl MetadataStore for SqliteMetadata {
             .map_err(StoreError::from)
     }
 
+    fn inline_reader(&self) -> Result<Box<dyn crate::InlineReader>, StoreError> {
+        Ok(Box::new(SqliteInlineReader {
+            conn: crate::audit_log::reader(&self.path)?,
+        }))
+    }
+
     async fn commit_version(
         &self,
         new: &NewVersion,
@@ -804,5 +810,21 @@ impl MetadataStore for SqliteMetadata {
                 BlobKey::parse(&id).ok_or_else(|| StoreError::Corrupt("bad version id".into()))
             })
             .collect()
+    }
+}
+
+/// Inline versions read on a rusqlite connection of its own (one per blocking reader).
+struct SqliteInlineReader {
+    conn: rusqlite::Connection,
+}
+
+impl crate::InlineReader for SqliteInlineReader {
+    fn get(&mut self, version_id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT data FROM inline_blobs WHERE version_id = ?1")?
+            .query_row([hex::encode(version_id)], |r| r.get(0))
+            .optional()?)
     }
 }
