@@ -47,12 +47,39 @@ pub struct ChunkerParams {
     pub max: u32,
 }
 
+impl ChunkerParams {
+    /// Smallest and largest average chunk size `init` accepts.
+    pub const MIN_AVG: u32 = 64 * 1024;
+    pub const MAX_AVG: u32 = 8 * 1024 * 1024;
+
+    /// Chunks of `avg` bytes on average (a power of two), at least half and at most eight
+    /// times that.
+    pub fn with_average(avg: u32) -> Result<Self, BackupError> {
+        if !avg.is_power_of_two() || !(Self::MIN_AVG..=Self::MAX_AVG).contains(&avg) {
+            return Err(BackupError::BadRequest(format!(
+                "the average chunk size must be a power of two from {} KiB to {} MiB",
+                Self::MIN_AVG / 1024,
+                Self::MAX_AVG / 1024 / 1024
+            )));
+        }
+        Ok(Self {
+            min: avg / 2,
+            avg,
+            max: avg * 8,
+        })
+    }
+}
+
+/// 128 KiB on average (64 KiB to 1 MiB): a small edit re-stores one chunk, so smaller chunks
+/// keep incremental backups and near-duplicate files small. Measured on the backup benchmark
+/// against 1 MiB chunks: the first backup 4% smaller, a 1% change stores 40% fewer bytes, at
+/// the same CPU time; the index holds about three times as many chunks (bench/RESULTS.md).
 impl Default for ChunkerParams {
     fn default() -> Self {
         Self {
-            min: 512 * 1024,
-            avg: 1024 * 1024,
-            max: 8 * 1024 * 1024,
+            min: 64 * 1024,
+            avg: 128 * 1024,
+            max: 1024 * 1024,
         }
     }
 }
@@ -513,4 +540,26 @@ pub(crate) fn now_ms() -> i64 {
 
 pub(crate) fn random_name() -> Result<String, BackupError> {
     Ok(hex::encode(covault_crypto::random_array::<16>()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_averages_are_powers_of_two_in_range() {
+        let p = ChunkerParams::with_average(256 * 1024).unwrap();
+        assert_eq!((p.min, p.avg, p.max), (128 * 1024, 256 * 1024, 2048 * 1024));
+        for bad in [0, 1000 * 1024, 32 * 1024, 16 * 1024 * 1024] {
+            assert!(
+                matches!(
+                    ChunkerParams::with_average(bad),
+                    Err(BackupError::BadRequest(_))
+                ),
+                "{bad} accepted"
+            );
+        }
+        let d = ChunkerParams::default();
+        assert_eq!(ChunkerParams::with_average(d.avg).unwrap(), d);
+    }
 }

@@ -61,6 +61,9 @@ pub struct SnapshotStats {
     /// Chunks and bytes (after compression and encryption) added to the repository.
     pub chunks_added: u64,
     pub bytes_added: u64,
+    /// Plaintext bytes of the chunks added (before compression).
+    #[serde(default)]
+    pub plain_added: u64,
     pub duration_ms: u64,
 }
 

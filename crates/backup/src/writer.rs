@@ -43,6 +43,7 @@ struct Shared {
     state: Mutex<PackState>,
     chunks_added: AtomicU64,
     bytes_added: AtomicU64,
+    plain_added: AtomicU64,
     progress: Option<Arc<dyn Progress>>,
 }
 
@@ -112,6 +113,7 @@ impl BackupWriter {
                 state: Mutex::new(PackState::default()),
                 chunks_added: AtomicU64::new(0),
                 bytes_added: AtomicU64::new(0),
+                plain_added: AtomicU64::new(0),
                 progress,
             }),
             lock,
@@ -168,6 +170,7 @@ impl BackupWriter {
             snapshot.parent = self.parent.as_ref().map(|p| p.id.clone());
             snapshot.stats.chunks_added = self.shared.chunks_added.load(Ordering::Relaxed);
             snapshot.stats.bytes_added = self.shared.bytes_added.load(Ordering::Relaxed);
+            snapshot.stats.plain_added = self.shared.plain_added.load(Ordering::Relaxed);
             snapshot.stats.duration_ms =
                 u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
             if snapshot.time_ms == 0 {
@@ -243,6 +246,8 @@ impl Shared {
                 }
             };
             self.chunks_added.fetch_add(1, Ordering::Relaxed);
+            self.plain_added
+                .fetch_add(plain.len() as u64, Ordering::Relaxed);
             if let Some(builder) = full {
                 self.upload(builder)?;
             }

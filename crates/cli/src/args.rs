@@ -701,6 +701,10 @@ pub enum BackupCommand {
         /// zstd level for chunks (1 to 19)
         #[arg(long, default_value_t = 1)]
         zstd_level: i32,
+        /// Average chunk size in KiB, a power of two from 64 to 8192 (fixed for the
+        /// repository's life; default 128): smaller chunks store less after small edits
+        #[arg(long, value_name = "KIB")]
+        chunk_size: Option<u32>,
     },
     /// Back up the whole workspace: versions, metadata database, audit log, keyring (wrapped)
     Run {

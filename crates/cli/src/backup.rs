@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use covault_guard::backups::{
-    self, InitOptions, KeepPolicy, PruneOptions, RepoSecret, Repository, Subset, VerifyOptions,
-    format_time,
+    self, ChunkerParams, InitOptions, KeepPolicy, PruneOptions, RepoSecret, Repository, Subset,
+    VerifyOptions, format_time,
 };
 use covault_guard::{Caller, LockMode, Vault};
 use zeroize::Zeroizing;
@@ -103,8 +103,9 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
         BackupCommand::Init {
             append_only,
             zstd_level,
+            chunk_size,
             ..
-        } => init(&args, &config, append_only, zstd_level).await,
+        } => init(&args, &config, append_only, zstd_level, chunk_size).await,
         BackupCommand::Run { quiet, .. } => {
             let repo = open_repo(&args, &config).await?;
             let opened = open(&dir, &config, LockMode::Concurrent).await?;
@@ -135,7 +136,7 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
             } else {
                 let s = &snap.stats;
                 print_line(&format!(
-                    "snapshot {} saved: {} files, {} versions ({}); read {} new versions ({}); added {} chunks ({}) in {:.2} s",
+                    "snapshot {} saved: {} files, {} versions ({}); read {} new versions ({}); added {} chunks ({}, {} stored) in {:.2} s",
                     snap.short_id(),
                     s.files,
                     s.versions,
@@ -143,6 +144,7 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
                     s.versions_read,
                     mib(s.bytes_read),
                     s.chunks_added,
+                    mib(s.plain_added),
                     mib(s.bytes_added),
                     s.duration_ms as f64 / 1000.0
                 ));
@@ -424,7 +426,12 @@ async fn init(
     config: &Config,
     append_only: bool,
     zstd_level: i32,
+    chunk_size: Option<u32>,
 ) -> anyhow::Result<ExitCode> {
+    let chunker = match chunk_size {
+        Some(kib) => ChunkerParams::with_average(kib.saturating_mul(1024))?,
+        None => ChunkerParams::default(),
+    };
     let where_ = location(args, config)?;
     let prune_path = match (append_only, &args.prune_key_file) {
         (true, Some(p)) if p.exists() => bail!(
@@ -446,6 +453,7 @@ async fn init(
         InitOptions {
             append_only,
             zstd_level,
+            chunker,
             ..InitOptions::default()
         },
     )
