@@ -103,12 +103,37 @@ impl Vault {
             |mut event| async move {
                 let source = source_name(self.dir.root());
                 let started = std::time::Instant::now();
-                let writer = BackupWriter::start(Arc::clone(repo), &source, progress).await?;
-                tracing::debug!(
-                    ms = started.elapsed().as_millis(),
-                    "backup: repository opened"
-                );
-                match self.write_backup(&writer, &source).await {
+                let root = self.dir.root().to_path_buf();
+                let copy = root.join(format!(".backup-{}.db", covault_store::scratch_name()?));
+                let scratch = Scratch(copy.clone());
+                // The database copy (the longest step when little changed) runs while the
+                // repository's index and the parent snapshot load.
+                let copying = async {
+                    let catalog = self.ws.snapshot_database(&copy).await;
+                    tracing::debug!(
+                        ms = started.elapsed().as_millis(),
+                        "backup: versions listed"
+                    );
+                    catalog
+                };
+                let opening = async {
+                    let writer = BackupWriter::start(Arc::clone(repo), &source, progress).await;
+                    tracing::debug!(
+                        ms = started.elapsed().as_millis(),
+                        "backup: repository opened"
+                    );
+                    writer
+                };
+                let (writer, catalog) = tokio::join!(opening, copying);
+                let writer = writer?;
+                let copied = match catalog {
+                    Ok(copied) => copied,
+                    Err(e) => {
+                        writer.abort().await;
+                        return Err(e.into());
+                    }
+                };
+                match self.write_backup(&writer, &source, copied, &scratch).await {
                     Ok(snapshot) => {
                         let snapshot = writer.finish(snapshot).await?;
                         tracing::debug!(
@@ -139,20 +164,19 @@ impl Vault {
         .await
     }
 
+    /// Stores the versions the catalog lists that the parent snapshot does not already hold
+    /// (while the database copy, `copy`, is still being written), then the database copy once
+    /// complete and the configuration; returns the snapshot to write.
     async fn write_backup(
         &self,
         writer: &BackupWriter,
         source: &str,
+        (catalog, pending): (covault_store::Catalog, covault_store::PendingCopy),
+        copy: &Scratch,
     ) -> Result<Snapshot, GuardError> {
         let root = self.dir.root().to_path_buf();
-        let copy = root.join(format!(".backup-{}.db", covault_store::scratch_name()?));
-        let _scratch = Scratch(copy.clone());
+        let copy = copy.0.clone();
         let started = std::time::Instant::now();
-        let catalog = self.ws.snapshot_database(&copy).await?;
-        tracing::debug!(
-            ms = started.elapsed().as_millis(),
-            "backup: database copied"
-        );
 
         let reuse: HashMap<&str, &Entry> = writer
             .parent()
@@ -179,10 +203,16 @@ impl Vault {
         }
         stats.files = files.len() as u64;
 
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            new = to_read.len(),
+            "backup: versions compared"
+        );
         // New versions: read on a few blocking workers, chunked and stored as they stream.
+        let readers = READERS.min(to_read.len());
         let queue = Arc::new(Mutex::new(to_read));
         let mut workers = Vec::new();
-        for _ in 0..READERS {
+        for _ in 0..readers {
             let queue = Arc::clone(&queue);
             let ws = Arc::clone(&self.ws);
             let sink = writer.sink();
@@ -250,6 +280,11 @@ impl Vault {
             "backup: versions stored"
         );
 
+        pending.finish().await?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            "backup: database copied"
+        );
         // The database copy and the configuration.
         for (kind, name, file) in [
             (EntryKind::Database, "meta.db", copy.clone()),

@@ -1,14 +1,16 @@
 //! The Cedar policy engine: every authorization decision. It loads and validates policy texts
-//! (`load.rs`), slices the set once per action, principal kind and role so that a request
-//! evaluates only the few policies whose scope can match it, and turns Cedar's answer into a
-//! [`Decision`] whose reasons name the policies behind it.
+//! (`load.rs`), slices the set per action (on the action's first request), principal kind and
+//! role so that a request evaluates only the few policies whose scope can match it, and turns
+//! Cedar's answer into a [`Decision`] whose reasons name the policies behind it.
 //!
 //! Fail closed: a decision is `Allow` only when some permit matched, no forbid did, and no
-//! policy failed to evaluate (Cedar itself would skip an erroring forbid). The engine holds no
-//! state that changes after load, so one engine serves every thread.
+//! policy failed to evaluate (Cedar itself would skip an erroring forbid). Apart from the slices,
+//! each cut once and never changed, the engine holds no state that changes after load, so one
+//! engine serves every thread.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 
 use cedar_policy::{
     AuthorizationError, Authorizer, Decision as CedarDecision, Entities, Policy, PolicySet,
@@ -100,8 +102,12 @@ pub struct PolicyEngine {
     all: PolicySet,
     infos: Vec<PolicyInfo>,
     index: HashMap<String, usize>,
-    /// Indexed like [`Action::ALL`].
-    slices: Vec<ActionSlice>,
+    /// Every policy, in load order: what the slices are cut from.
+    policies: Vec<Policy>,
+    /// Indexed like [`Action::ALL`]; each is cut on the first request for its action (a
+    /// one-shot command asks for one or two of them, and cutting all of them was most of a
+    /// command's start-up).
+    slices: Vec<OnceLock<ActionSlice>>,
     roles: Vec<String>,
     warnings: Vec<String>,
     /// Whether some policy reads `context.ip` (else the fast path leaves it out).
@@ -130,10 +136,7 @@ impl PolicyEngine {
         })?;
         let (loaded, warnings) = load::load_policies(&schema, sources, options)?;
         let policies: Vec<Policy> = loaded.iter().map(|l| l.policy.clone()).collect();
-        let slices = Action::ALL
-            .iter()
-            .map(|a| ActionSlice::build(*a, &policies, &vocabulary))
-            .collect();
+        let slices = Action::ALL.iter().map(|_| OnceLock::new()).collect();
         let mut roles: Vec<String> = BUILTIN_ROLES.iter().map(|r| (*r).to_owned()).collect();
         for l in &loaded {
             let named = l
@@ -159,7 +162,8 @@ impl PolicyEngine {
             schema,
             vocabulary,
             authorizer: Authorizer::new(),
-            all: policy_set(policies),
+            all: policy_set(policies.iter().cloned()),
+            policies,
             infos,
             index,
             slices,
@@ -230,7 +234,9 @@ impl PolicyEngine {
     /// The sliced policy sets for this request (see [`ActionSlice::sets_for`]).
     fn sets_for(&self, principal: &Principal, action: Action) -> (Vec<&PolicySet>, bool) {
         match self.slices.get(action as usize) {
-            Some(slice) => slice.sets_for(principal),
+            Some(slice) => slice
+                .get_or_init(|| ActionSlice::build(action, &self.policies, &self.vocabulary))
+                .sets_for(principal),
             None => (Vec::new(), true),
         }
     }

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use covault_crypto::{ContentHash, DataKey, ObjectIds, WrappedKey, random_array};
 
 use crate::pipeline::{Decryptor, SealWriter, Sealed, SealedSource, integrity, object_ids};
+use crate::sqlite_copy::PendingCopy;
 use crate::{StoreError, VersionRecord, Workspace, WorkspacePath};
 
 /// The versions a database copy lists.
@@ -118,11 +119,14 @@ impl Read for VersionReader {
 impl Workspace {
     /// Copies the metadata database to `dest` (which must not exist) as of one instant,
     /// without any wrapped data key or inline ciphertext, and lists its versions (with their
-    /// keys, as of the same instant, held in memory only).
-    pub async fn snapshot_database(&self, dest: &Path) -> Result<Catalog, StoreError> {
-        Ok(Catalog {
-            versions: self.meta.copy_into(dest).await?,
-        })
+    /// keys, as of the same instant, held in memory only). The list comes back while the copy
+    /// is still being written: [`PendingCopy::finish`] says when `dest` is complete.
+    pub async fn snapshot_database(
+        &self,
+        dest: &Path,
+    ) -> Result<(Catalog, PendingCopy), StoreError> {
+        let (versions, pending) = self.meta.copy_into(dest).await?;
+        Ok((Catalog { versions }, pending))
     }
 
     /// Blocking: a reader of inline versions for [`Workspace::read_version_blocking`], one per

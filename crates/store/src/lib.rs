@@ -54,6 +54,7 @@ pub use meta::{
 pub use path::{PathLimits, WorkspacePath};
 pub use session::{SessionRecord, SessionStore};
 pub use sqlite::SqliteMetadata;
+pub use sqlite_copy::PendingCopy;
 pub use workspace::{
     ByteStream, PutOptions, VerifyProblem, VerifyReport, VersionStream, Workspace, WorkspaceOptions,
 };

@@ -278,13 +278,13 @@ pub trait MetadataStore:
 
     /// Every version of every file that has one, with its path (for verification).
     async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;
-    /// Copies the whole database, as of one instant, to `dest` (which must not exist),
-    /// without inline ciphertext or wrapped data keys; returns every version with its path
-    /// and wrapped key, as of that instant.
+    /// Starts copying the whole database, as of one instant, to `dest` (which must not
+    /// exist), without inline ciphertext or wrapped data keys; returns every version with its
+    /// path and wrapped key, as of that instant, while the copy is still being written.
     async fn copy_into(
         &self,
         dest: &std::path::Path,
-    ) -> Result<crate::sqlite_copy::Catalog, StoreError>;
+    ) -> Result<(crate::sqlite_copy::Catalog, crate::sqlite_copy::PendingCopy), StoreError>;
     /// Ids of purged files.
     async fn purged_file_ids(&self) -> Result<Vec<String>, StoreError>;
     /// Restore: records re-sealed versions (wrapped key, and inline ciphertext or blob

@@ -11,6 +11,10 @@ pub(crate) const SQLITE: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_sessions.sql")),
     (5, include_str!("../migrations/sqlite/0005_gateway.sql")),
     (6, include_str!("../migrations/sqlite/0006_findings.sql")),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_unchained_index.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -764,12 +764,11 @@ impl MetadataStore for SqliteMetadata {
         .await
     }
 
-    async fn copy_into(&self, dest: &Path) -> Result<crate::sqlite_copy::Catalog, StoreError> {
-        let (source, dest) = (self.path.clone(), dest.to_owned());
-        crate::keyring::map_task(
-            tokio::task::spawn_blocking(move || crate::sqlite_copy::copy_stripped(&source, &dest))
-                .await,
-        )?
+    async fn copy_into(
+        &self,
+        dest: &Path,
+    ) -> Result<(crate::sqlite_copy::Catalog, crate::sqlite_copy::PendingCopy), StoreError> {
+        crate::sqlite_copy::start_copy(&self.path, dest).await
     }
 
     async fn purged_file_ids(&self) -> Result<Vec<String>, StoreError> {

@@ -49,9 +49,14 @@ fn read_only_uri(path: &Path) -> Result<String, StoreError> {
 }
 
 /// Blocking: copies the database at `source` into `dest` (which must not exist), leaving
-/// out [`EMPTY_TABLES`]' rows and [`NULL_COLUMNS`]; returns the versions it holds, read in
-/// the same transaction, with their wrapped keys.
-pub(crate) fn copy_stripped(source: &Path, dest: &Path) -> Result<Catalog, StoreError> {
+/// out [`EMPTY_TABLES`]' rows and [`NULL_COLUMNS`]. The versions it holds, with their
+/// wrapped keys, are read first in the same transaction and handed to `listed` before the
+/// rows are copied, so the caller can work on them while the copy runs.
+pub(crate) fn copy_stripped(
+    source: &Path,
+    dest: &Path,
+    listed: impl FnOnce(Catalog),
+) -> Result<(), StoreError> {
     if dest.exists() {
         return Err(StoreError::Corrupt(format!(
             "backup scratch `{}` already exists",
@@ -75,6 +80,9 @@ pub(crate) fn copy_stripped(source: &Path, dest: &Path) -> Result<Catalog, Store
     conn.execute("ATTACH DATABASE ?1 AS src", [read_only_uri(source)?])?;
     conn.execute_batch("PRAGMA src.cache_size = -65536;")?;
     let tx = conn.transaction()?;
+    // The first read fixes the transaction's snapshot of the live database: the catalog and
+    // every row copied below are of the same instant.
+    listed(list_versions(&tx, "src")?);
     let schema: Vec<(String, String, String)> = {
         let mut stmt = tx.prepare(
             "SELECT type, name, sql FROM src.sqlite_master
@@ -130,10 +138,43 @@ pub(crate) fn copy_stripped(source: &Path, dest: &Path) -> Result<Catalog, Store
              INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM src.sqlite_sequence;",
         )?;
     }
-    let catalog = list_versions(&tx, "src")?;
     tx.commit()?;
     conn.execute_batch("DETACH DATABASE src")?;
-    Ok(catalog)
+    Ok(())
+}
+
+/// A database copy still being written, after its catalog was handed over.
+pub struct PendingCopy(tokio::task::JoinHandle<Result<(), StoreError>>);
+
+impl PendingCopy {
+    /// Waits for the copy to be complete on disk.
+    pub async fn finish(self) -> Result<(), StoreError> {
+        crate::keyring::map_task(self.0.await)?
+    }
+}
+
+/// Starts [`copy_stripped`] on a blocking thread; returns the catalog as soon as it is read,
+/// with the copy still running.
+pub(crate) async fn start_copy(
+    source: &Path,
+    dest: &Path,
+) -> Result<(Catalog, PendingCopy), StoreError> {
+    let (source, dest) = (source.to_owned(), dest.to_owned());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::task::spawn_blocking(move || {
+        copy_stripped(&source, &dest, |catalog| {
+            // A receiver gone means the backup gave up; the copy is then only scratch.
+            let _ = tx.send(catalog);
+        })
+    });
+    match rx.await {
+        Ok(catalog) => Ok((catalog, PendingCopy(task))),
+        // Dropped without a catalog: the copy failed before listing; its error says why.
+        Err(_) => Err(match crate::keyring::map_task(task.await)? {
+            Err(e) => e,
+            Ok(()) => StoreError::Task("database copy ended without its catalog".into()),
+        }),
+    }
 }
 
 /// Blocking: every version in database `schema` (`main`, or an attached name) with its path,
@@ -226,7 +267,9 @@ mod tests {
         )
         .unwrap();
         drop(live);
-        let catalog = copy_stripped(&src, &dst).unwrap();
+        let mut listed = None;
+        copy_stripped(&src, &dst, |c| listed = Some(c)).unwrap();
+        let catalog = listed.expect("the catalog is handed over");
         assert_eq!(catalog.len(), 2);
         let (path, first) = &catalog[0];
         assert_eq!(path.as_str(), "docs/a.txt");
@@ -281,7 +324,7 @@ mod tests {
         assert!(!raw.windows(4).any(|w| w == [0xde, 0xad, 0xbe, 0xef]));
         assert!(!raw.windows(3).any(|w| w == [0xaa, 0xbb, 0xcc]));
         assert!(
-            copy_stripped(&src, &dst).is_err(),
+            copy_stripped(&src, &dst, |_| {}).is_err(),
             "an existing destination is refused"
         );
     }
