@@ -35,6 +35,19 @@ pub trait Backend: Send + Sync {
     async fn put(&self, name: &str, data: Bytes) -> Result<(), BackupError>;
     async fn get(&self, name: &str) -> Result<Bytes, BackupError>;
     async fn get_range(&self, name: &str, range: Range<u64>) -> Result<Bytes, BackupError>;
+    /// Blocking (call from a blocking thread): [`Backend::get`] done on the caller's thread,
+    /// where the backend can (a local directory); `None` sends the caller to the async path.
+    fn get_blocking(&self, _name: &str) -> Option<Result<Bytes, BackupError>> {
+        None
+    }
+    /// Blocking: [`Backend::get_range`] on the caller's thread, where the backend can.
+    fn get_range_blocking(
+        &self,
+        _name: &str,
+        _range: Range<u64>,
+    ) -> Option<Result<Bytes, BackupError>> {
+        None
+    }
     /// Every object whose name starts with `prefix` (a directory such as `index/`).
     async fn list(&self, prefix: &str) -> Result<Vec<Listed>, BackupError>;
     /// Removes an object; removing a missing one is not an error.
@@ -121,6 +134,43 @@ fn create_dirs(root: &Path, dir: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
+/// Blocking: a whole local object.
+fn read_whole(path: &Path, name: String) -> Result<Bytes, BackupError> {
+    match std::fs::read(path) {
+        Ok(data) => Ok(Bytes::from(data)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BackupError::NotFound(name)),
+        Err(e) => Err(BackupError::Io {
+            what: path.display().to_string(),
+            source: e,
+        }),
+    }
+}
+
+/// Blocking: `range` of a local object.
+fn read_range(path: &Path, name: String, range: Range<u64>) -> Result<Bytes, BackupError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let shown = path.display().to_string();
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(BackupError::NotFound(name));
+        }
+        Err(e) => {
+            return Err(BackupError::Io {
+                what: shown,
+                source: e,
+            });
+        }
+    };
+    let len = usize::try_from(range.end.saturating_sub(range.start))
+        .map_err(|_| BackupError::Corrupt("range too large".into()))?;
+    let mut buf = vec![0u8; len];
+    file.seek(SeekFrom::Start(range.start))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(BackupError::io(shown))?;
+    Ok(Bytes::from(buf))
+}
+
 #[async_trait]
 impl Backend for LocalBackend {
     fn describe(&self) -> String {
@@ -165,50 +215,25 @@ impl Backend for LocalBackend {
     async fn get(&self, name: &str) -> Result<Bytes, BackupError> {
         let path = self.root.join(checked(name)?);
         let name = name.to_owned();
-        join(
-            tokio::task::spawn_blocking(move || match std::fs::read(&path) {
-                Ok(data) => Ok(Bytes::from(data)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(BackupError::NotFound(name))
-                }
-                Err(e) => Err(BackupError::Io {
-                    what: path.display().to_string(),
-                    source: e,
-                }),
-            })
-            .await,
-        )?
+        join(tokio::task::spawn_blocking(move || read_whole(&path, name)).await)?
     }
 
     async fn get_range(&self, name: &str, range: Range<u64>) -> Result<Bytes, BackupError> {
         let path = self.root.join(checked(name)?);
         let name = name.to_owned();
-        join(
-            tokio::task::spawn_blocking(move || {
-                use std::io::{Read, Seek, SeekFrom};
-                let shown = path.display().to_string();
-                let mut file = match std::fs::File::open(&path) {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        return Err(BackupError::NotFound(name));
-                    }
-                    Err(e) => {
-                        return Err(BackupError::Io {
-                            what: shown,
-                            source: e,
-                        });
-                    }
-                };
-                let len = usize::try_from(range.end.saturating_sub(range.start))
-                    .map_err(|_| BackupError::Corrupt("range too large".into()))?;
-                let mut buf = vec![0u8; len];
-                file.seek(SeekFrom::Start(range.start))
-                    .and_then(|_| file.read_exact(&mut buf))
-                    .map_err(BackupError::io(shown))?;
-                Ok(Bytes::from(buf))
-            })
-            .await,
-        )?
+        join(tokio::task::spawn_blocking(move || read_range(&path, name, range)).await)?
+    }
+
+    fn get_blocking(&self, name: &str) -> Option<Result<Bytes, BackupError>> {
+        Some(checked(name).and_then(|n| read_whole(&self.root.join(n), name.to_owned())))
+    }
+
+    fn get_range_blocking(
+        &self,
+        name: &str,
+        range: Range<u64>,
+    ) -> Option<Result<Bytes, BackupError>> {
+        Some(checked(name).and_then(|n| read_range(&self.root.join(n), name.to_owned(), range)))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<Listed>, BackupError> {

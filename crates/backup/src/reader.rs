@@ -97,7 +97,13 @@ impl RepoReader {
                     .map(|b| bytes.slice_ref(b))
                     .ok_or_else(|| BackupError::Corrupt(format!("pack {name} is short")))?
             }
-            None => runtime.block_on(self.repo.backend.get_range(&pack_object(name), range))?,
+            None => {
+                let object = pack_object(name);
+                match self.repo.backend.get_range_blocking(&object, range.clone()) {
+                    Some(got) => got?,
+                    None => runtime.block_on(self.repo.backend.get_range(&object, range))?,
+                }
+            }
         };
         open_chunk(&self.repo.cipher, &entry, &sealed, rehash)
     }
@@ -105,6 +111,20 @@ impl RepoReader {
     /// A whole pack object (to read many small chunks of it with one request).
     pub async fn fetch_pack(&self, name: &str) -> Result<Bytes, BackupError> {
         self.repo.backend.get(&pack_object(name)).await
+    }
+
+    /// Blocking (call from a blocking thread): [`RepoReader::fetch_pack`], read on this
+    /// thread where the backend allows (no hand-off to the runtime and back).
+    pub fn fetch_pack_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        name: &str,
+    ) -> Result<Bytes, BackupError> {
+        let object = pack_object(name);
+        match self.repo.backend.get_blocking(&object) {
+            Some(got) => got,
+            None => runtime.block_on(self.repo.backend.get(&object)),
+        }
     }
 
     /// The entry's content as a stream of authenticated chunks.

@@ -746,7 +746,7 @@ pub async fn restore_workspace(
     jobs.sort_by_key(|j| j.bytes);
     let queue = Arc::new(Mutex::new(jobs));
     let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<covault_store::Resealed>(COMMIT_BATCH);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<covault_store::Resealed>>(RESTORERS * 2);
     let mut workers = Vec::new();
     for _ in 0..RESTORERS {
         let (queue, failed, tx) = (Arc::clone(&queue), Arc::clone(&failed), tx.clone());
@@ -766,7 +766,7 @@ pub async fn restore_workspace(
     let mut committing: Option<tokio::task::JoinHandle<Result<(), StoreError>>> = None;
     let mut committed: Result<(), GuardError> = Ok(());
     while let Some(done) = rx.recv().await {
-        pending.push(done);
+        pending.extend(done);
         if pending.len() >= COMMIT_BATCH && committed.is_ok() {
             if let Some(previous) = committing.take() {
                 committed = settle(previous).await;
@@ -775,7 +775,11 @@ pub async fn restore_workspace(
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 continue;
             }
-            tracing::debug!(ms = started.elapsed().as_millis(), "restore: commit batch");
+            tracing::debug!(
+                ms = started.elapsed().as_millis(),
+                versions = pending.len(),
+                "restore: commit batch"
+            );
             let (ws, batch) = (Arc::clone(&ws), std::mem::take(&mut pending));
             committing = Some(tokio::spawn(async move { ws.commit_resealed(batch).await }));
         }
@@ -790,6 +794,11 @@ pub async fn restore_workspace(
             .map_err(|e| StoreError::Task(e.to_string()))??;
     }
     committed?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        last = pending.len(),
+        "restore: workers done"
+    );
     ws.commit_resealed(pending).await?;
     tracing::debug!(
         ms = started.elapsed().as_millis(),
@@ -894,7 +903,7 @@ fn restore_worker(
     ws: &covault_store::Workspace,
     queue: &Mutex<Vec<RestoreJob>>,
     failed: &std::sync::atomic::AtomicBool,
-    done: &tokio::sync::mpsc::Sender<covault_store::Resealed>,
+    done: &tokio::sync::mpsc::Sender<Vec<covault_store::Resealed>>,
 ) -> Result<(), GuardError> {
     loop {
         if failed.load(std::sync::atomic::Ordering::Relaxed) {
@@ -908,9 +917,11 @@ fn restore_worker(
             return Ok(());
         };
         let pack = match &job.pack {
-            Some(name) => Some(handle.block_on(reader.fetch_pack(name))?),
+            Some(name) => Some(reader.fetch_pack_blocking(handle, name)?),
             None => None,
         };
+        // A job's versions go to the committing side together: one wake-up per job.
+        let mut resealed = Vec::with_capacity(job.versions.len());
         for (entry, path, record) in &job.versions {
             let mut resealer = ws.resealer(record, path)?;
             for id in &entry.chunks {
@@ -919,9 +930,10 @@ fn restore_worker(
                 let plain = reader.chunk_blocking(handle, id, pack.as_ref(), Rehash::No)?;
                 resealer.push(&plain)?;
             }
-            if done.blocking_send(resealer.finish()?).is_err() {
-                return Ok(()); // the committing side stopped: it reports why
-            }
+            resealed.push(resealer.finish()?);
+        }
+        if done.blocking_send(resealed).is_err() {
+            return Ok(()); // the committing side stopped: it reports why
         }
     }
 }
