@@ -143,7 +143,9 @@ pub(crate) fn copy_stripped(
     Ok(())
 }
 
-/// A database copy still being written, after its catalog was handed over.
+/// A database copy still being written, after its catalog was handed over. Dropped
+/// without [`PendingCopy::finish`] (a backup that failed meanwhile), the copy runs to its end
+/// on its blocking thread; its file is scratch that the caller removes.
 pub struct PendingCopy(tokio::task::JoinHandle<Result<(), StoreError>>);
 
 impl PendingCopy {
