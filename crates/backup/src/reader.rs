@@ -77,8 +77,9 @@ impl RepoReader {
 
     /// Blocking (call from a blocking thread): one chunk's plaintext, authenticated. With
     /// `pack` (the whole pack object chunk `id` lives in, as fetched by
-    /// [`RepoReader::fetch_pack`]) nothing is read from the repository. With [`Rehash::No`]
-    /// the caller must check the content it assembles against a keyed hash of its own.
+    /// [`RepoReader::fetch_pack_blocking`]) nothing is read from the repository. With
+    /// [`Rehash::No`] the caller must check the content it assembles against a keyed hash of
+    /// its own.
     pub fn chunk_blocking(
         &self,
         runtime: &tokio::runtime::Handle,
@@ -108,13 +109,9 @@ impl RepoReader {
         open_chunk(&self.repo.cipher, &entry, &sealed, rehash)
     }
 
-    /// A whole pack object (to read many small chunks of it with one request).
-    pub async fn fetch_pack(&self, name: &str) -> Result<Bytes, BackupError> {
-        self.repo.backend.get(&pack_object(name)).await
-    }
-
-    /// Blocking (call from a blocking thread): [`RepoReader::fetch_pack`], read on this
-    /// thread where the backend allows (no hand-off to the runtime and back).
+    /// Blocking (call from a blocking thread): a whole pack object, to read many small
+    /// chunks of it with one request; read on this thread where the backend allows (no
+    /// hand-off to the runtime and back).
     pub fn fetch_pack_blocking(
         &self,
         runtime: &tokio::runtime::Handle,
