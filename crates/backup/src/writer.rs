@@ -185,7 +185,19 @@ impl BackupWriter {
                 let file = crate::index::IndexFile { packs: pending };
                 repo.put_object("index", &random_name()?, &file).await
             };
-            let manifest = repo.put_manifest(&snapshot, self.parent_manifest.as_deref());
+            let manifest = async {
+                match (&self.parent, self.parent_manifest.as_deref()) {
+                    // Nothing changed: the parent's manifest already lists these versions
+                    // (comparing entries costs far less than serialising and hashing them).
+                    (Some(parent), Some(name)) if parent.versions().eq(snapshot.versions()) => {
+                        Ok(snapshot.split(name.into()).0)
+                    }
+                    _ => {
+                        repo.put_manifest(&snapshot, self.parent_manifest.as_deref())
+                            .await
+                    }
+                }
+            };
             let (index, manifest) = tokio::join!(index, manifest);
             index?;
             snapshot.id = repo.put_header(manifest?).await?.id;

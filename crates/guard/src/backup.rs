@@ -140,6 +140,11 @@ impl Vault {
                             ms = started.elapsed().as_millis(),
                             "backup: snapshot written"
                         );
+                        // Only a speed-up for the next backup: one that cannot be kept is
+                        // deleted with the scratch, and the next copy starts empty.
+                        if let Err(e) = self.ws.keep_database_copy(&copy).await {
+                            tracing::warn!(error = %e, "backup: database copy not kept");
+                        }
                         event.detail = serde_json::json!({
                             "repository": repo.id(),
                             "snapshot": snapshot.id,

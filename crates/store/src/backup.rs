@@ -129,6 +129,13 @@ impl Workspace {
         Ok((Catalog { versions }, pending))
     }
 
+    /// Keeps the database copy `dest`, once a backup has stored it, as the base the next
+    /// [`Workspace::snapshot_database`] updates (only the rows that changed are written).
+    /// The base holds what the backup holds: no keys, no inline ciphertext.
+    pub async fn keep_database_copy(&self, dest: &Path) -> Result<(), StoreError> {
+        self.meta.keep_copy(dest).await
+    }
+
     /// Blocking: a reader of inline versions for [`Workspace::read_version_blocking`], one per
     /// blocking thread.
     pub fn inline_reader(&self) -> Result<Box<dyn crate::InlineReader>, StoreError> {

@@ -280,11 +280,14 @@ pub trait MetadataStore:
     async fn all_versions(&self) -> Result<Vec<(WorkspacePath, VersionRecord)>, StoreError>;
     /// Starts copying the whole database, as of one instant, to `dest` (which must not
     /// exist), without inline ciphertext or wrapped data keys; returns every version with its
-    /// path and wrapped key, as of that instant, while the copy is still being written.
+    /// path and wrapped key, as of that instant, while the copy is still being written. The
+    /// copy starts from the one last kept ([`MetaStore::keep_copy`]) when there is one.
     async fn copy_into(
         &self,
         dest: &std::path::Path,
     ) -> Result<(crate::sqlite_copy::Catalog, crate::sqlite_copy::PendingCopy), StoreError>;
+    /// Keeps the finished copy `dest` (moved, durably) as the base of the next one.
+    async fn keep_copy(&self, dest: &std::path::Path) -> Result<(), StoreError>;
     /// Ids of purged files.
     async fn purged_file_ids(&self) -> Result<Vec<String>, StoreError>;
     /// Restore: records re-sealed versions (wrapped key, and inline ciphertext or blob

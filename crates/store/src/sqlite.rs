@@ -771,6 +771,14 @@ impl MetadataStore for SqliteMetadata {
         crate::sqlite_copy::start_copy(&self.path, dest).await
     }
 
+    async fn keep_copy(&self, dest: &Path) -> Result<(), StoreError> {
+        let (source, dest) = (self.path.clone(), dest.to_owned());
+        crate::keyring::map_task(
+            tokio::task::spawn_blocking(move || crate::sqlite_copy::keep_copy(&source, &dest))
+                .await,
+        )?
+    }
+
     async fn purged_file_ids(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT id FROM files WHERE purged_at_ms IS NOT NULL")
             .fetch_all(&self.pool)
