@@ -407,7 +407,13 @@ fn copy_rows(tx: &rusqlite::Transaction<'_>, reuse: bool) -> Result<CopyCounts, 
                 } else {
                     let at = Instant::now();
                     let (deleted, inserted) = TableCopy::new(tx, name)?.update(tx)?;
-                    tracing::trace!(table = %name, ms = at.elapsed().as_millis(), deleted, inserted, "database copy: table updated");
+                    tracing::trace!(
+                        table = %name,
+                        ms = at.elapsed().as_millis(),
+                        deleted,
+                        inserted,
+                        "database copy: table updated"
+                    );
                     counts.deleted += deleted;
                     counts.inserted += inserted;
                 }
@@ -501,14 +507,12 @@ pub(crate) fn list_versions(
     schema: &str,
 ) -> Result<Catalog, StoreError> {
     let schema = quote(schema);
-    let at = Instant::now();
     // Two table scans joined here: cheaper than an indexed join and a sort in SQL.
     let paths: HashMap<String, String> = {
         let mut stmt = conn.prepare(&format!("SELECT id, path FROM {schema}.files"))?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?
     };
-    tracing::trace!(ms = at.elapsed().as_millis(), "list: paths");
     let mut catalog = Vec::new();
     let mut stmt = conn.prepare(&format!(
         "SELECT file_id, version, version_id, size, content_hash, author, created_at_ms,
@@ -540,7 +544,6 @@ pub(crate) fn list_versions(
         })?;
         catalog.push((WorkspacePath::from_stored(path.clone()), raw.check()?));
     }
-    tracing::trace!(ms = at.elapsed().as_millis(), "list: versions");
     catalog.sort_by(|(pa, a), (pb, b)| (pa.as_str(), a.version).cmp(&(pb.as_str(), b.version)));
     Ok(catalog)
 }
