@@ -14,6 +14,7 @@ pub mod backend;
 mod error;
 mod index;
 mod lock;
+mod manifest;
 mod pack;
 pub mod prune;
 mod reader;

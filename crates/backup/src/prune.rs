@@ -18,9 +18,13 @@ use serde::Serialize;
 
 use crate::index::{Index, IndexFile, PackRecord};
 use crate::lock::RepoLock;
+use crate::manifest::Manifests;
 use crate::pack::{ChunkId, PackBuilder, pack_object, parse_id};
 use crate::repo::random_name;
 use crate::{BackupError, Repository, Snapshot};
+
+/// Manifest lists kept while loading every snapshot (each is usually the next one's base).
+const KEEP_LISTS: usize = 4;
 
 /// Packs per index file written by prune.
 const INDEX_PACKS: usize = 256;
@@ -95,9 +99,14 @@ pub async fn erase(
     let lock = RepoLock::take(repo, true, "erase").await?;
     let result = async {
         let mut rewritten = 0;
-        for snap in repo.snapshots().await? {
-            let hit = |e: &crate::Entry| e.file_id.as_ref().is_some_and(|f| file_ids.contains(f));
-            if !snap.entries.iter().any(hit) {
+        let hit = |e: &crate::Entry| e.file_id.as_ref().is_some_and(|f| file_ids.contains(f));
+        let mut manifests = Manifests::new(KEEP_LISTS).watching(file_ids.clone());
+        for info in repo.snapshot_infos().await? {
+            let name = info.manifest.clone();
+            let (snap, _) = repo.load_with(info, &mut manifests).await?;
+            // A snapshot whose delta chain lists the file anywhere is rewritten whole too,
+            // so no kept manifest still names it.
+            if !manifests.chain_mentions(&name) && !snap.entries.iter().any(hit) {
                 continue;
             }
             let mut clean: Snapshot = snap.clone();
@@ -114,7 +123,7 @@ pub async fn erase(
             clean.erased.sort();
             // The cleaned copy is durable before the original goes: a crash in between
             // leaves both, and running erase again finishes the job.
-            repo.put_snapshot(&clean, None).await?;
+            repo.put_snapshot(&clean).await?;
             repo.backend
                 .delete(&format!("snapshots/{}", snap.id))
                 .await?;
@@ -140,13 +149,13 @@ async fn prune_locked(
     options: PruneOptions,
 ) -> Result<PruneReport, BackupError> {
     let index = Index::load(repo).await?;
+    let mut manifests = Manifests::new(KEEP_LISTS);
     let mut snapshots = Vec::new();
     for info in repo.snapshot_infos().await? {
-        let manifest = info.manifest.clone();
-        snapshots.push((manifest, repo.load_snapshot(info).await?));
+        snapshots.push(repo.load_with(info, &mut manifests).await?.0);
     }
     let mut used: HashSet<ChunkId> = HashSet::new();
-    for (_, snap) in &snapshots {
+    for snap in &snapshots {
         for entry in &snap.entries {
             for chunk in &entry.chunks {
                 let id = parse_id(chunk)
@@ -241,14 +250,13 @@ async fn prune_locked(
     report.bytes_freed += orphans.iter().filter_map(|o| listed.get(o)).sum::<u64>();
     report.packs_deleted = drop.len() as u64;
     report.packs_repacked = repack.len() as u64;
-    // Manifests no snapshot names any more (forgotten or rewritten by erase). No backup is
-    // writing one: they hold the shared lock this exclusive one excludes.
-    let named: HashSet<&str> = snapshots.iter().map(|(m, _)| m.as_str()).collect();
+    // Manifests in no snapshot's chain any more (forgotten or rewritten by erase). No
+    // backup is writing one: they hold the shared lock this exclusive one excludes.
     let stale_manifests: Vec<String> = repo
         .names("manifests")
         .await?
         .into_iter()
-        .filter(|m| !named.contains(m.as_str()))
+        .filter(|m| !manifests.was_read(m))
         .collect();
     report.manifests_deleted = stale_manifests.len() as u64;
     if options.dry_run {

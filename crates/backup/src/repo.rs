@@ -18,10 +18,14 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::backend::Backend;
-use crate::{BackupError, Entry, EntryKind, Snapshot, SnapshotInfo};
+use crate::manifest::{Base, Manifests};
+use crate::{BackupError, Snapshot, SnapshotInfo};
 
 /// 2: snapshots are a header plus a content-named manifest of version entries.
-const FORMAT: u32 = 2;
+/// 3: a manifest may be a delta from an earlier one (format 2 repositories are read and
+/// written as they are, with whole manifests only).
+const FORMAT: u32 = 3;
+const DELTA_FORMAT: u32 = 3;
 const CONFIG: &str = "config";
 /// Largest sealed JSON object read (index, snapshot, drill, config).
 const MAX_OBJECT: usize = 256 * 1024 * 1024;
@@ -298,9 +302,9 @@ impl Repository {
         }
         let config: Config = serde_json::from_slice(&raw)
             .map_err(|e| BackupError::Corrupt(format!("config: {e}")))?;
-        if config.format != FORMAT {
+        if !(2..=FORMAT).contains(&config.format) {
             return Err(BackupError::Corrupt(format!(
-                "repository format {} is not supported (this covault reads {FORMAT})",
+                "repository format {} is not supported (this covault reads 2 to {FORMAT})",
                 config.format
             )));
         }
@@ -395,6 +399,24 @@ impl Repository {
         name: &str,
     ) -> Result<T, BackupError> {
         let full = format!("{kind}/{name}");
+        self.get_object_with(kind, name, move |json| {
+            serde_json::from_slice(json).map_err(|e| BackupError::Corrupt(format!("{full}: {e}")))
+        })
+        .await
+    }
+
+    /// Opens a sealed JSON object and hands its JSON to `parse` (on a blocking thread).
+    pub(crate) async fn get_object_with<T, F>(
+        &self,
+        kind: &str,
+        name: &str,
+        parse: F,
+    ) -> Result<T, BackupError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&[u8]) -> Result<T, BackupError> + Send + 'static,
+    {
+        let full = format!("{kind}/{name}");
         let raw = self.backend.get(&full).await?;
         let cipher = Arc::clone(&self.cipher);
         crate::error::join(
@@ -404,8 +426,7 @@ impl Repository {
                     .map_err(|_| BackupError::Corrupt(format!("{full} does not open")))?;
                 let json = zstd::bulk::decompress(&packed, MAX_OBJECT)
                     .map_err(|e| BackupError::Corrupt(format!("{full}: {e}")))?;
-                serde_json::from_slice(&json)
-                    .map_err(|e| BackupError::Corrupt(format!("{full}: {e}")))
+                parse(&json)
             })
             .await,
         )?
@@ -438,62 +459,67 @@ impl Repository {
 
     /// The whole snapshot a header describes (its manifest loaded).
     pub async fn load_snapshot(&self, info: SnapshotInfo) -> Result<Snapshot, BackupError> {
-        let versions: Vec<Entry> = match self.get_object("manifests", &info.manifest).await {
+        self.load_with(info, &mut Manifests::new(0))
+            .await
+            .map(|(snapshot, _)| snapshot)
+    }
+
+    /// The whole snapshot a header describes, its manifest loaded through `manifests`;
+    /// also returns the manifest's depth in its delta chain.
+    pub(crate) async fn load_with(
+        &self,
+        info: SnapshotInfo,
+        manifests: &mut Manifests,
+    ) -> Result<(Snapshot, u32), BackupError> {
+        let (versions, depth) = match manifests.load(self, &info.manifest).await {
             Ok(v) => v,
-            Err(BackupError::NotFound(_)) => {
+            Err(BackupError::NotFound(what)) => {
                 return Err(BackupError::Corrupt(format!(
-                    "snapshot {}: its manifest {} is missing",
+                    "snapshot {}: a manifest of its chain is missing ({what})",
                     info.short_id(),
-                    info.manifest
                 )));
             }
             Err(e) => return Err(e),
         };
-        if versions.iter().any(|e| e.kind != EntryKind::Version) {
-            return Err(BackupError::Corrupt(format!(
-                "snapshot {}: its manifest lists something other than versions",
-                info.short_id()
-            )));
-        }
-        Ok(info.with_versions(versions))
+        let versions = Arc::try_unwrap(versions).unwrap_or_else(|shared| (*shared).clone());
+        Ok((info.with_versions(versions), depth))
     }
 
     /// Every snapshot, whole, oldest first.
     pub async fn snapshots(&self) -> Result<Vec<Snapshot>, BackupError> {
+        let mut manifests = Manifests::new(4);
         let mut out = Vec::new();
         for info in self.snapshot_infos().await? {
-            out.push(self.load_snapshot(info).await?);
+            out.push(self.load_with(info, &mut manifests).await?.0);
         }
         Ok(out)
     }
 
-    /// Stores `snapshot` under a new id: its manifest first (unless `reuse` already names
-    /// the same one), then its header. Returns the header.
+    /// Stores `snapshot` under a new id: its manifest (whole) first, then its header.
+    /// Returns the header.
     pub(crate) async fn put_snapshot(
         &self,
         snapshot: &Snapshot,
-        reuse: Option<&str>,
     ) -> Result<SnapshotInfo, BackupError> {
-        let info = self.put_manifest(snapshot, reuse).await?;
+        let info = self.put_manifest(snapshot, None).await?;
         self.put_header(info).await
     }
 
-    /// Stores `snapshot`'s manifest (unless `reuse` already names the same one) and returns
-    /// the header that will name it. Unreferenced until [`Repository::put_header`].
+    /// Stores `snapshot`'s manifest, as a delta from `base` when the repository's format
+    /// allows it and few entries changed, and returns the header that will name it.
+    /// Unreferenced until [`Repository::put_header`].
     pub(crate) async fn put_manifest(
         &self,
         snapshot: &Snapshot,
-        reuse: Option<&str>,
+        base: Option<Base<'_>>,
     ) -> Result<SnapshotInfo, BackupError> {
         let (mut info, versions) = snapshot.split(String::new());
-        let json =
-            serde_json::to_vec(&versions).map_err(|e| BackupError::Corrupt(e.to_string()))?;
+        let base = base.filter(|_| self.config.format >= DELTA_FORMAT);
+        let (json, _) = crate::manifest::encode(&versions, base)?;
         // Named by the keyed hash of its content: equal manifests share one object, and the
         // name says nothing about what it lists.
         let manifest = hex::encode(self.cipher.chunk_id(&json));
-        if reuse != Some(manifest.as_str()) {
-            self.put_sealed("manifests", &manifest, json).await?;
-        }
+        self.put_sealed("manifests", &manifest, json).await?;
         info.manifest = manifest;
         Ok(info)
     }

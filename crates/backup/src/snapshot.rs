@@ -9,7 +9,8 @@
 //! totals, the database and configuration entries) and the list of version entries
 //! (`manifests/<name>`, named by the keyed hash of its content). Listing snapshots reads
 //! headers only, and a backup in which no version changed names the manifest its parent
-//! already wrote instead of storing another copy.
+//! already wrote instead of storing another copy (one with few changes stores a delta; see
+//! the `manifest` module).
 
 use serde::{Deserialize, Serialize};
 

@@ -115,6 +115,7 @@ pub async fn verify(
     report.index_files = index.files.len() as u64;
     report.packs = index.packs.len() as u64;
     report.chunks = index.chunks.len() as u64;
+    let mut manifests = crate::manifest::Manifests::new(4);
     for name in repo.names("snapshots").await? {
         let loaded = match repo
             .get_object::<crate::SnapshotInfo>("snapshots", &name)
@@ -122,7 +123,7 @@ pub async fn verify(
         {
             Ok(mut info) => {
                 info.id = name.clone();
-                repo.load_snapshot(info).await
+                repo.load_with(info, &mut manifests).await.map(|(s, _)| s)
             }
             Err(e) => Err(e),
         };

@@ -52,8 +52,9 @@ pub struct BackupWriter {
     shared: Arc<Shared>,
     lock: RepoLock,
     parent: Option<Snapshot>,
-    /// The parent's manifest name: a snapshot listing the same versions shares it.
-    parent_manifest: Option<String>,
+    /// The parent's manifest name and depth: a snapshot listing the same versions shares
+    /// it, one listing a few changes is stored as a delta from it.
+    parent_manifest: Option<(String, u32)>,
     started: std::time::Instant,
 }
 
@@ -89,7 +90,10 @@ impl BackupWriter {
             let (parent, manifest) = match parent {
                 Some(info) => {
                     let manifest = info.manifest.clone();
-                    (Some(repo.load_snapshot(info).await?), Some(manifest))
+                    let (snapshot, depth) = repo
+                        .load_with(info, &mut crate::manifest::Manifests::new(0))
+                        .await?;
+                    (Some(snapshot), Some((manifest, depth)))
                 }
                 None => (None, None),
             };
@@ -186,16 +190,23 @@ impl BackupWriter {
                 repo.put_object("index", &random_name()?, &file).await
             };
             let manifest = async {
-                match (&self.parent, self.parent_manifest.as_deref()) {
+                match (&self.parent, &self.parent_manifest) {
                     // Nothing changed: the parent's manifest already lists these versions
                     // (comparing entries costs far less than serialising and hashing them).
-                    (Some(parent), Some(name)) if parent.versions().eq(snapshot.versions()) => {
-                        Ok(snapshot.split(name.into()).0)
+                    (Some(parent), Some((name, _)))
+                        if parent.versions().eq(snapshot.versions()) =>
+                    {
+                        Ok(snapshot.split(name.clone()).0)
                     }
-                    _ => {
-                        repo.put_manifest(&snapshot, self.parent_manifest.as_deref())
-                            .await
+                    (Some(parent), Some((name, depth))) => {
+                        let base = crate::manifest::Base {
+                            name,
+                            depth: *depth,
+                            entries: parent.versions().collect(),
+                        };
+                        repo.put_manifest(&snapshot, Some(base)).await
                     }
+                    _ => repo.put_manifest(&snapshot, None).await,
                 }
             };
             let (index, manifest) = tokio::join!(index, manifest);
