@@ -34,7 +34,7 @@ pub use repo::{ChunkerParams, InitOptions, RepoSecret, Repository};
 pub use retention::{Decision, KeepPolicy, format_time};
 pub use snapshot::{Entry, EntryKind, Snapshot, SnapshotInfo, SnapshotStats};
 pub use verify::{Subset, VerifyOptions, VerifyReport, verify};
-pub use writer::{BackupWriter, ChunkSink, Progress};
+pub use writer::{BackupWriter, ChunkSink, Progress, paged_chunk_size};
 
 /// Drill records are stored in the repository too, so `status` can show them without the
 /// workspace.

@@ -21,7 +21,7 @@ use covault_backup::{
 };
 use covault_policy::{Action, Resource, Tier};
 use covault_store::{KekSource, LockMode, PutOptions, StoreError, VersionRecord, WorkspacePath};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 
 use crate::vault::{base_event, operator_caller};
@@ -305,7 +305,13 @@ impl Vault {
                     source: e,
                 })?;
                 let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-                Ok::<_, GuardError>(sink.store(&mut f, len)?)
+                // SQLite changes pages in place: fixed, page-aligned chunks keep a small
+                // change small.
+                if kind == EntryKind::Database {
+                    Ok::<_, GuardError>(sink.store_paged(&mut f, len)?)
+                } else {
+                    Ok(sink.store(&mut f, len)?)
+                }
             })
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
@@ -921,6 +927,7 @@ fn restore_worker(
         let Some(job) = job else {
             return Ok(());
         };
+        let job_started = std::time::Instant::now();
         let pack = match &job.pack {
             Some(name) => Some(reader.fetch_pack_blocking(handle, name)?),
             None => None,
@@ -937,42 +944,101 @@ fn restore_worker(
             }
             resealed.push(resealer.finish()?);
         }
+        tracing::trace!(
+            us = job_started.elapsed().as_micros(),
+            bytes = job.bytes,
+            versions = job.versions.len(),
+            chunks = job.versions.iter().map(|v| v.0.chunks.len()).sum::<usize>(),
+            whole_pack = job.pack.is_some(),
+            "restore: job"
+        );
         if done.blocking_send(resealed).is_err() {
             return Ok(()); // the committing side stopped: it reports why
         }
     }
 }
 
+/// A pack holding at least this many sealed bytes of one entry is fetched whole for it.
+const WHOLE_PACK_BYTES: u64 = 4 * 1024 * 1024;
+/// Packs fetched whole and kept at once while writing one entry (16 MiB each).
+const PACKS_KEPT: usize = 8;
+
+/// Writes `entry`'s content into the new file `dest`, every chunk authenticated and its id
+/// rehashed (the database copy and the configuration have no keyed content hash of their
+/// own). Runs on a blocking thread: the database copy is thousands of page-sized chunks, so
+/// a local repository is read on that thread, and packs that hold much of the entry are
+/// fetched whole, once, and dropped when their last chunk is written.
 async fn write_entry(
     reader: &RepoReader,
     entry: &Entry,
     dest: &Path,
     limit: u64,
 ) -> Result<(), GuardError> {
-    use tokio::io::AsyncWriteExt;
     if entry.size > limit {
         return Err(BackupError::Corrupt(format!("{} is too large", entry.id)).into());
     }
+    let (reader, entry, dest) = (reader.clone(), entry.clone(), dest.to_path_buf());
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || write_entry_blocking(&handle, &reader, &entry, &dest))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+}
+
+fn write_entry_blocking(
+    handle: &tokio::runtime::Handle,
+    reader: &RepoReader,
+    entry: &Entry,
+    dest: &Path,
+) -> Result<(), GuardError> {
+    use std::io::Write;
     let io = |e: std::io::Error| StoreError::Io {
         what: dest.display().to_string(),
         source: e,
     };
-    let mut file = tokio::fs::OpenOptions::new()
+    // Per pack: the entry's chunks still to write there, and its sealed bytes there.
+    let mut packs: HashMap<String, (usize, u64)> = HashMap::new();
+    for id in &entry.chunks {
+        if let Some((pack, len)) = reader.pack_of(id) {
+            let slot = packs.entry(pack).or_default();
+            slot.0 += 1;
+            slot.1 += u64::from(len);
+        }
+    }
+    let mut kept: HashMap<String, bytes::Bytes> = HashMap::new();
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(dest)
-        .await
         .map_err(io)?;
-    let mut stream = reader.stream(entry);
+    let mut out = std::io::BufWriter::with_capacity(1024 * 1024, file);
     let mut written = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        written += chunk.len() as u64;
-        file.write_all(&chunk).await.map_err(io)?;
+    for id in &entry.chunks {
+        let pack = reader.pack_of(id).map(|(p, _)| p);
+        let whole = match pack.as_ref().and_then(|p| packs.get(p).map(|s| (p, *s))) {
+            Some((p, (_, bytes))) if bytes >= WHOLE_PACK_BYTES => {
+                if !kept.contains_key(p) && kept.len() < PACKS_KEPT {
+                    kept.insert(p.clone(), reader.fetch_pack_blocking(handle, p)?);
+                }
+                kept.get(p)
+            }
+            _ => None,
+        };
+        let plain = reader.chunk_blocking(handle, id, whole, Rehash::Yes)?;
+        written += plain.len() as u64;
+        out.write_all(&plain).map_err(io)?;
+        if let Some(p) = pack
+            && let Some(slot) = packs.get_mut(&p)
+        {
+            slot.0 = slot.0.saturating_sub(1);
+            if slot.0 == 0 {
+                kept.remove(&p);
+            }
+        }
     }
     if written != entry.size {
         return Err(BackupError::Corrupt(format!("{} has the wrong size", entry.id)).into());
     }
-    file.sync_all().await.map_err(io)?;
+    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
     Ok(())
 }
