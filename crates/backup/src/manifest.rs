@@ -1,5 +1,6 @@
-//! Version manifests: the list of version entries a snapshot holds, stored whole or as a
-//! delta from an earlier manifest, and the loader that rebuilds lists from chains of them.
+//! Manifests: the list of entries a snapshot holds (format 3: every entry; format 2: the
+//! versions), stored whole or as a delta from an earlier manifest, and the loader that
+//! rebuilds lists from chains of them.
 //!
 //! A manifest object (`manifests/<keyed hash of its JSON>`) is either a JSON array of entries
 //! (whole) or a JSON object naming a `base` manifest, the positions of the base's entries it
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{BackupError, Entry, EntryKind, Repository};
+use crate::{BackupError, Entry, Repository};
 
 /// Longest chain of deltas below a whole manifest.
 pub(crate) const MAX_DEPTH: u32 = 16;
@@ -271,14 +272,12 @@ impl Manifests {
                 .await?;
             match stored {
                 Stored::Whole(entries) => {
-                    check_versions(entries.iter(), &current)?;
                     self.note(&current, None, &mut entries.iter());
                     let entries = Arc::new(entries);
                     self.remember(current, &entries, 0);
                     break (entries, 0);
                 }
                 Stored::Delta(delta) => {
-                    check_versions(delta.added.iter().map(|(_, e)| e), &current)?;
                     self.note(
                         &current,
                         Some(&delta.base),
@@ -310,22 +309,11 @@ impl Manifests {
     }
 }
 
-fn check_versions<'a>(
-    mut entries: impl Iterator<Item = &'a Entry>,
-    name: &str,
-) -> Result<(), BackupError> {
-    if entries.any(|e| e.kind != EntryKind::Version) {
-        return Err(BackupError::Corrupt(format!(
-            "manifest {name} lists something other than versions"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use crate::EntryKind;
 
     fn entry(id: &str, size: u64) -> Entry {
         Entry {
@@ -458,6 +446,26 @@ mod tests {
                     chunks,
                 });
             }
+            // A database copy that changes every time, as the real one does.
+            let db = format!("database as of {time}").into_bytes();
+            let sink = writer.sink();
+            let len = db.len() as u64;
+            let (chunks, _) = tokio::task::spawn_blocking(move || {
+                sink.store_paged(&mut db.as_slice(), len).unwrap()
+            })
+            .await
+            .unwrap();
+            entries.push(Entry {
+                kind: EntryKind::Database,
+                id: "meta.db".into(),
+                file_id: None,
+                path: None,
+                version: None,
+                tier: None,
+                size: len,
+                content_hash: None,
+                chunks,
+            });
             let snapshot = Snapshot {
                 id: String::new(),
                 time_ms: time,
@@ -521,6 +529,14 @@ mod tests {
             );
         }
         assert_eq!(depths, [0, 1, 2]);
+        // Headers name their manifest and hold no entries: the database copy's chunk list
+        // is in the manifest, so listing snapshots stays cheap.
+        for info in repo.snapshot_infos().await.unwrap() {
+            assert!(info.entries.is_empty());
+        }
+        assert!(repo.snapshots().await.unwrap().iter().all(|s| {
+            s.entry(EntryKind::Database).map(|e| e.size) == Some("database as of 1".len() as u64)
+        }));
 
         // The third snapshot no longer lists file 7, but its chain does: it is rewritten too.
         let (rewritten, _) = crate::erase(&repo, &HashSet::from(["f7".to_owned()]))
@@ -555,6 +571,36 @@ mod tests {
         .await
         .unwrap();
         assert!(report.is_ok(), "{:?}", report.problems);
+    }
+
+    #[tokio::test]
+    async fn format_2_repositories_keep_whole_version_manifests_and_entries_in_headers() {
+        let tmp = tempfile::tempdir().unwrap();
+        drop(repo::new(tmp.path()).await);
+        let config = tmp.path().join("config");
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+        json["format"] = 2.into();
+        std::fs::write(&config, serde_json::to_vec(&json).unwrap()).unwrap();
+        let backend = Arc::new(crate::LocalBackend::new(tmp.path()));
+        let secret = crate::RepoSecret::KeyFile(zeroize::Zeroizing::new(vec![b'7'; 64]));
+        let repo = Arc::new(Repository::open(backend, &secret).await.unwrap());
+        let mut files: Vec<(u32, i64)> = (0..30).map(|f| (f, 1)).collect();
+        let first = repo::backup(&repo, &files, 1).await;
+        files.push((30, 1));
+        let second = repo::backup(&repo, &files, 2).await;
+        let raw = repo::raw_manifests(&repo).await;
+        assert_eq!(raw.len(), 2);
+        assert!(
+            raw.iter()
+                .all(|(_, j)| j.starts_with('[') && !j.contains("meta.db"))
+        );
+        for info in repo.snapshot_infos().await.unwrap() {
+            assert_eq!(info.entries.len(), 1, "the database entry is in the header");
+        }
+        let loaded = repo.snapshots().await.unwrap();
+        assert_eq!(loaded[0].entries, first.entries);
+        assert_eq!(loaded[1].entries, second.entries);
     }
 
     #[tokio::test]

@@ -19,11 +19,12 @@ use zeroize::Zeroizing;
 
 use crate::backend::Backend;
 use crate::manifest::{Base, Manifests};
-use crate::{BackupError, Snapshot, SnapshotInfo};
+use crate::{BackupError, EntryKind, Snapshot, SnapshotInfo};
 
 /// 2: snapshots are a header plus a content-named manifest of version entries.
-/// 3: a manifest may be a delta from an earlier one (format 2 repositories are read and
-/// written as they are, with whole manifests only).
+/// 3: a manifest lists every entry (the database copy and configuration too) and may be a
+/// delta from an earlier one (format 2 repositories are read and written as they are:
+/// version-only, whole manifests).
 const FORMAT: u32 = 3;
 const DELTA_FORMAT: u32 = 3;
 const CONFIG: &str = "config";
@@ -482,7 +483,16 @@ impl Repository {
             Err(e) => return Err(e),
         };
         let versions = Arc::try_unwrap(versions).unwrap_or_else(|shared| (*shared).clone());
-        Ok((info.with_versions(versions), depth))
+        let snapshot = info.with_versions(versions);
+        for kind in [EntryKind::Database, EntryKind::Config] {
+            if snapshot.entries.iter().filter(|e| e.kind == kind).count() > 1 {
+                return Err(BackupError::Corrupt(format!(
+                    "snapshot {}: more than one {kind:?} entry",
+                    snapshot.short_id()
+                )));
+            }
+        }
+        Ok((snapshot, depth))
     }
 
     /// Every snapshot, whole, oldest first.
@@ -513,8 +523,8 @@ impl Repository {
         snapshot: &Snapshot,
         base: Option<Base<'_>>,
     ) -> Result<SnapshotInfo, BackupError> {
-        let (mut info, versions) = snapshot.split(String::new());
-        let base = base.filter(|_| self.config.format >= DELTA_FORMAT);
+        let (mut info, versions) = snapshot.split(String::new(), self.manifest_lists_all());
+        let base = base.filter(|_| self.manifest_lists_all());
         let (json, _) = crate::manifest::encode(&versions, base)?;
         // Named by the keyed hash of its content: equal manifests share one object, and the
         // name says nothing about what it lists.
@@ -522,6 +532,12 @@ impl Repository {
         self.put_sealed("manifests", &manifest, json).await?;
         info.manifest = manifest;
         Ok(info)
+    }
+
+    /// Whether manifests list every entry and may be deltas (format 3), or list versions
+    /// only, always whole (format 2).
+    pub(crate) fn manifest_lists_all(&self) -> bool {
+        self.config.format >= DELTA_FORMAT
     }
 
     /// Stores a snapshot header under a new id: from then on the snapshot exists.

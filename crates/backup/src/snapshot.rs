@@ -6,11 +6,12 @@
 //! they are sealed like every other object.
 //!
 //! A snapshot is stored in two parts: a small header (`snapshots/<id>`: time, source,
-//! totals, the database and configuration entries) and the list of version entries
-//! (`manifests/<name>`, named by the keyed hash of its content). Listing snapshots reads
-//! headers only, and a backup in which no version changed names the manifest its parent
-//! already wrote instead of storing another copy (one with few changes stores a delta; see
-//! the `manifest` module).
+//! totals) and the list of its entries (`manifests/<name>`, named by the keyed hash of its
+//! content: every version, then the database copy and the configuration; in format 2
+//! repositories the versions only, the other two entries being in the header). Listing
+//! snapshots reads headers only, and a backup in which no entry changed names the manifest
+//! its parent already wrote instead of storing another copy (one with few changes stores a
+//! delta; see the `manifest` module).
 
 use serde::{Deserialize, Serialize};
 
@@ -104,7 +105,9 @@ pub struct SnapshotInfo {
     pub erased: Vec<String>,
     /// The `manifests/` object holding the version entries.
     pub manifest: String,
-    /// The entries that are not versions (the database copy, the configuration).
+    /// Format 2: the entries that are not versions (the database copy, the configuration);
+    /// format 3 lists them in the manifest and leaves this empty.
+    #[serde(default)]
     pub entries: Vec<Entry>,
 }
 
@@ -113,7 +116,7 @@ impl SnapshotInfo {
         self.id.get(..8).unwrap_or(&self.id)
     }
 
-    /// The full snapshot, given its version entries.
+    /// The full snapshot, given its manifest's entries.
     pub(crate) fn with_versions(self, mut versions: Vec<Entry>) -> Snapshot {
         versions.extend(self.entries);
         Snapshot {
@@ -130,12 +133,15 @@ impl SnapshotInfo {
 }
 
 impl Snapshot {
-    /// Splits the snapshot into its header (naming `manifest`) and its version entries.
-    pub(crate) fn split(&self, manifest: String) -> (SnapshotInfo, Vec<&Entry>) {
+    /// Splits the snapshot into its header (naming `manifest`) and the entries its manifest
+    /// lists: every entry when `all` (format 3, so headers stay small however large the
+    /// database copy's chunk list), else the versions only (format 2, where the header holds
+    /// the database and configuration entries).
+    pub(crate) fn split(&self, manifest: String, all: bool) -> (SnapshotInfo, Vec<&Entry>) {
         let (versions, others): (Vec<&Entry>, Vec<&Entry>) = self
             .entries
             .iter()
-            .partition(|e| e.kind == EntryKind::Version);
+            .partition(|e| all || e.kind == EntryKind::Version);
         let info = SnapshotInfo {
             id: self.id.clone(),
             time_ms: self.time_ms,
@@ -148,6 +154,13 @@ impl Snapshot {
             entries: others.into_iter().cloned().collect(),
         };
         (info, versions)
+    }
+
+    /// The entries a manifest lists (see [`Snapshot::split`]).
+    pub(crate) fn listed(&self, all: bool) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(move |e| all || e.kind == EntryKind::Version)
     }
 
     pub fn versions(&self) -> impl Iterator<Item = &Entry> {

@@ -190,19 +190,20 @@ impl BackupWriter {
                 repo.put_object("index", &random_name()?, &file).await
             };
             let manifest = async {
+                let all = repo.manifest_lists_all();
                 match (&self.parent, &self.parent_manifest) {
-                    // Nothing changed: the parent's manifest already lists these versions
+                    // Nothing changed: the parent's manifest already lists these entries
                     // (comparing entries costs far less than serialising and hashing them).
                     (Some(parent), Some((name, _)))
-                        if parent.versions().eq(snapshot.versions()) =>
+                        if parent.listed(all).eq(snapshot.listed(all)) =>
                     {
-                        Ok(snapshot.split(name.clone()).0)
+                        Ok(snapshot.split(name.clone(), all).0)
                     }
                     (Some(parent), Some((name, depth))) => {
                         let base = crate::manifest::Base {
                             name,
                             depth: *depth,
-                            entries: parent.versions().collect(),
+                            entries: parent.listed(all).collect(),
                         };
                         repo.put_manifest(&snapshot, Some(base)).await
                     }
