@@ -7,6 +7,7 @@
 //! header (the pack's own list of chunks) and the header's length; its name is the BLAKE3
 //! of its bytes, so a damaged pack is found without any key.
 
+use bytes::Bytes;
 use covault_crypto::BackupCipher;
 use serde::{Deserialize, Serialize};
 
@@ -121,17 +122,14 @@ pub(crate) fn open_chunk(
     entry: &BlobEntry,
     sealed: &[u8],
     rehash: Rehash,
-) -> Result<Vec<u8>, BackupError> {
+) -> Result<Bytes, BackupError> {
     let name = hex::encode(entry.id);
     let framed = cipher
         .open(sealed, &entry.id)
         .map_err(|_| BackupError::Corrupt(format!("chunk {name} does not open")))?;
     let plain = match framed.split_first() {
-        Some((&RAW, _)) => {
-            let mut framed = framed;
-            framed.remove(0);
-            framed
-        }
+        // The frame byte is sliced off, not moved out (a raw chunk is up to 1 MiB).
+        Some((&RAW, _)) => Bytes::from(framed).slice(1..),
         Some((&ZSTD, rest)) => DECOMPRESSOR
             .with(|cell| {
                 // One decompression context per thread, as for compression; the output is
@@ -141,7 +139,7 @@ pub(crate) fn open_chunk(
                     *slot = Some(zstd::bulk::Decompressor::new()?);
                 }
                 match slot.as_mut() {
-                    Some(d) => d.decompress(rest, entry.raw_len as usize),
+                    Some(d) => d.decompress(rest, entry.raw_len as usize).map(Bytes::from),
                     None => Err(std::io::Error::other("no decompressor")),
                 }
             })

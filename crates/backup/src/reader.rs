@@ -66,7 +66,7 @@ impl RepoReader {
             tokio::task::spawn_blocking(move || open_chunk(&cipher, &entry, &sealed, Rehash::Yes))
                 .await,
         )??;
-        Ok(Bytes::from(plain))
+        Ok(plain)
     }
 
     /// The pack holding chunk `id` and the chunk's sealed length, if indexed.
@@ -86,7 +86,7 @@ impl RepoReader {
         id: &str,
         pack: Option<&Bytes>,
         rehash: Rehash,
-    ) -> Result<Vec<u8>, BackupError> {
+    ) -> Result<Bytes, BackupError> {
         let (name, entry) = self.locate(id)?;
         let range = entry.offset..entry.offset + u64::from(entry.len);
         let sealed = match pack {
