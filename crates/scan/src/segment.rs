@@ -20,6 +20,12 @@ pub const MAX_KEY_BLOCK: usize = 16 * 1024;
 /// Length of the next segment at the start of `buf`, or `None` if more input is needed to
 /// decide (never when `eof` is true and `buf` is non-empty).
 pub fn next_cut(buf: &[u8], eof: bool) -> Option<usize> {
+    cut(buf, eof, true)
+}
+
+/// [`next_cut`], told whether a `-----BEGIN` marker may start within the first
+/// [`MAX_SEGMENT`] bytes (when the caller knows there is none, no key block is looked for).
+fn cut(buf: &[u8], eof: bool, begin_possible: bool) -> Option<usize> {
     if buf.is_empty() {
         return None;
     }
@@ -27,7 +33,7 @@ pub fn next_cut(buf: &[u8], eof: bool) -> Option<usize> {
     let line_end = memchr(b'\n', window).map(|i| i + 1);
     let first_line = &buf[..line_end.unwrap_or(window.len())];
     if line_end.is_some() || eof || buf.len() >= MAX_SEGMENT {
-        if starts_key_block(first_line) {
+        if begin_possible && starts_key_block(first_line) {
             return key_block_cut(buf, eof);
         }
     } else {
@@ -107,10 +113,19 @@ fn char_floor(buf: &[u8], at: usize) -> usize {
 }
 
 /// Iterates the segments of a complete input as `(start, end)` byte ranges.
+///
+/// The next `-----BEGIN` marker is searched for once over the rest of the input rather than
+/// line by line; the cuts are exactly [`next_cut`]'s.
 pub fn segments(buf: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut pos = 0;
+    // Offset of the next marker at or after `pos` (buf.len() when there is none).
+    let mut begin = 0usize;
     std::iter::from_fn(move || {
-        let len = next_cut(&buf[pos..], true)?;
+        if begin < pos {
+            begin = BEGIN.find(&buf[pos..]).map_or(buf.len(), |i| pos + i);
+        }
+        let possible = begin < pos + MAX_SEGMENT.min(buf.len() - pos);
+        let len = cut(&buf[pos..], true, possible)?;
         let range = (pos, pos + len);
         pos += len;
         Some(range)
@@ -145,6 +160,31 @@ mod tests {
         let first = next_cut(&text.as_bytes()[..MAX_SEGMENT], false).unwrap();
         assert_eq!(first, segs[0].1);
         assert_eq!(next_cut(b"no newline yet", false), None);
+    }
+
+    proptest::proptest! {
+        /// The whole-input iterator (one marker search ahead) cuts exactly where repeated
+        /// [`next_cut`] calls do.
+        #[test]
+        fn segments_agree_with_next_cut(parts in proptest::collection::vec(0usize..6, 0..200)) {
+            let pieces: [&[u8]; 6] = [
+                b"word ",
+                b"\n",
+                b"-----BEGIN RSA PRIVATE KEY-----\n",
+                b"-----END RSA PRIVATE KEY-----\n",
+                b"key = \"-----BEGIN OPENSSH PRIVATE KEY-----\\nb3Blbn\" ",
+                &[b'x'; 1500],
+            ];
+            let text: Vec<u8> = parts.iter().flat_map(|&i| pieces[i].iter().copied()).collect();
+            let mut expected = Vec::new();
+            let mut pos = 0;
+            while let Some(len) = next_cut(&text[pos..], true) {
+                expected.push((pos, pos + len));
+                pos += len;
+            }
+            let got: Vec<_> = segments(&text).collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 
     #[test]
