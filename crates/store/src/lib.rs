@@ -28,6 +28,7 @@ mod sqlite_audit;
 mod sqlite_copy;
 mod sqlite_gateway;
 mod sqlite_identity;
+mod sqlite_inline;
 mod sqlite_session;
 mod workspace;
 mod workspace_audit;

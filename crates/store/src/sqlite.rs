@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,9 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::audit_log::{self, PreparedEvent};
 use crate::committer::{self, Job};
-use crate::sqlite_identity::{
-    add_memberships, insert_principal, insert_token, principal_from_row, token_from_row,
-};
+use crate::sqlite_identity::{insert_principal, insert_token};
+use crate::sqlite_inline::InlineReader;
 
 use crate::meta::{InitRecords, KekRecord, KekSourceKind, RotatedKeys, WrappedKeyRow};
 use crate::migrate;
@@ -51,6 +51,8 @@ where
 pub struct SqliteMetadata {
     pub(crate) pool: SqlitePool,
     committer: mpsc::Sender<Job>,
+    /// The token lookup, run on the caller's thread (see `sqlite_inline`).
+    inline: Arc<InlineReader>,
     pub(crate) path: PathBuf,
 }
 
@@ -74,6 +76,7 @@ impl SqliteMetadata {
         Ok(Self {
             pool,
             committer,
+            inline: Arc::new(InlineReader::new(path.to_owned())),
             path: path.to_owned(),
         })
     }
@@ -488,32 +491,9 @@ impl MetadataStore for SqliteMetadata {
     }
 
     async fn token(&self, id: &TokenId) -> Result<Option<(TokenRecord, Principal)>, StoreError> {
-        // One statement (one hand-off to the SQLite worker thread) for what every
-        // authenticated request needs: the token, its principal, the principal's group
-        // memberships (as a JSON array, in `complete_principal`'s order) and MFA state.
-        let row = sqlx::query(
-            "SELECT t.*, p.id AS p_id, p.name AS p_name, p.kind AS p_kind, p.role AS p_role, \
-             p.enabled AS p_enabled, \
-             (SELECT json_group_array(json_array(m.group_name, r.role) \
-                ORDER BY m.group_name, r.role) \
-              FROM group_members m LEFT JOIN group_roles r ON r.group_name = m.group_name \
-              WHERE m.principal_id = p.id) AS p_memberships, \
-             EXISTS (SELECT 1 FROM mfa_totp WHERE principal_id = p.id \
-                     AND confirmed_at_ms IS NOT NULL) AS p_mfa \
-             FROM tokens t JOIN principals p ON p.id = t.principal_id WHERE t.id = $1",
-        )
-        .bind(id.as_str().to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let token = token_from_row(&row)?;
-        let mut principal = principal_from_row(&row, "p_")?;
-        let memberships: String = row.try_get("p_memberships")?;
-        let memberships: Vec<(String, Option<String>)> = serde_json::from_str(&memberships)
-            .map_err(|e| StoreError::Corrupt(format!("bad group memberships: {e}")))?;
-        add_memberships(&mut principal, memberships);
-        principal.mfa_enrolled = row.try_get("p_mfa")?;
-        Ok(Some((token, principal)))
+        // What every authenticated request needs, in one statement read on this thread: no
+        // hand-off to the SQLite worker thread (see `sqlite_inline`).
+        self.inline.token(id)
     }
 
     async fn touch_token(

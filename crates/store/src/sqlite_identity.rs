@@ -68,7 +68,7 @@ pub(crate) async fn insert_token(
     Ok(())
 }
 
-fn parse_kind(text: &str) -> Result<PrincipalKind, StoreError> {
+pub(crate) fn parse_kind(text: &str) -> Result<PrincipalKind, StoreError> {
     match text {
         "user" => Ok(PrincipalKind::User),
         "service" => Ok(PrincipalKind::Service),
