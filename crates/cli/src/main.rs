@@ -21,6 +21,12 @@ use clap::Parser;
 
 use args::{Cli, Command, KeysCommand};
 
+/// mimalloc instead of glibc's malloc: a proxied AI call makes thousands of small, short-lived
+/// allocations (JSON values, scanner scratch, HTTP headers) across worker threads, where
+/// glibc's arenas spent about a tenth of the server's CPU (bench/RESULTS.md, AI gateway).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A panic inside a document parser (on covault-extract's worker threads, where it becomes
 /// an extraction error) may carry fragments of the document in its message: only its
 /// location is printed. Every other panic is reported as usual.
