@@ -4,7 +4,11 @@
 //! Why a thread of its own: metadata writes are serial in SQLite anyway, and running them as
 //! plain synchronous calls (rusqlite, prepared statements cached) costs microseconds per
 //! statement, where an async driver pays a thread hand-off for each. A writer hears
-//! "success" only after the batch's commit is durable (`synchronous = FULL`). Multi-statement
+//! "success" only after the batch's commit is durable (`synchronous = FULL`), except for the
+//! few jobs that are bookkeeping rather than evidence (an AI call's reservation, a token's
+//! last use: see [`Job::must_sync`]): a batch of only those commits to the WAL without
+//! waiting for the disk (`synchronous = NORMAL`), which survives a crash of the process, and
+//! the next durable commit's fsync of the same WAL makes it durable too. Multi-statement
 //! jobs run in a savepoint, so one failing job never sinks the others. If this thread ever
 //! stopped, every write would fail: the channel closes and callers get an error.
 
@@ -77,6 +81,8 @@ pub(crate) fn start(path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
 fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
     // A bulk job received while gathering a batch waits to start the next one.
     let mut carried: Option<Job> = None;
+    // The connection opens with `synchronous = FULL` (`audit_log::writer`).
+    let mut synced = true;
     while let Some(first) = carried.take().or_else(|| jobs.blocking_recv()) {
         let mut batch = vec![first];
         // A bulk job (a restore's re-sealed versions) is a transaction of its own.
@@ -90,11 +96,40 @@ fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let sync = batch.iter().any(Job::must_sync);
+        if let Err(e) = set_sync(&conn, sync, &mut synced) {
+            let why = e.to_string();
+            batch.into_iter().for_each(|job| unrun(job).fail(&why));
+            continue;
+        }
         commit_batch(&mut conn, batch);
     }
 }
 
+/// Makes the next commit wait for the disk (`sync`) or not, if the connection is not already
+/// so (`synced` tracks it; a failed switch leaves the mode as it was).
+fn set_sync(conn: &Connection, sync: bool, synced: &mut bool) -> rusqlite::Result<()> {
+    if sync != *synced {
+        conn.pragma_update(None, "synchronous", if sync { "FULL" } else { "NORMAL" })?;
+        *synced = sync;
+    }
+    Ok(())
+}
+
 impl Job {
+    /// Whether the writer may hear "success" only once the job is on disk. Not so for an AI
+    /// call's reservation (a request counted before egress: it proves the database takes
+    /// writes and keeps budgets exact across processes, while the call's evidence is its
+    /// event, which commits durably before the answer's end is released) nor for a token's
+    /// last use. Those are visible to every reader at once and survive a crash of the
+    /// process; only a power loss before the next durable commit could drop them.
+    pub(crate) fn must_sync(&self) -> bool {
+        !matches!(
+            self,
+            Job::Usage { event: None, .. } | Job::TouchToken { .. }
+        )
+    }
+
     /// Whether this job is committed alone, without a savepoint: thousands of rows, all or
     /// nothing.
     fn is_bulk(&self) -> bool {
@@ -427,4 +462,57 @@ fn commit_version(
         inline: new.inline.is_some(),
         findings: new.findings.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap_or(-1)
+    }
+
+    #[test]
+    fn only_bookkeeping_batches_skip_the_fsync() -> Result<(), Box<dyn std::error::Error>> {
+        let (reply, _) = oneshot::channel();
+        let reservation = Job::Usage {
+            rows: vec![],
+            event: None,
+            reply,
+        };
+        let (reply, _) = oneshot::channel();
+        let touch = Job::TouchToken {
+            id: "t".into(),
+            at_ms: 0,
+            addr: None,
+            reply,
+        };
+        let (reply, _) = oneshot::channel();
+        let new_file = Job::EnsureFile {
+            id: "f".into(),
+            path: "a.txt".into(),
+            tier: Tier::Public,
+            owner: "u".into(),
+            at_ms: 0,
+            reply,
+        };
+        assert!(!reservation.must_sync());
+        assert!(!touch.must_sync());
+        assert!(new_file.must_sync());
+
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("m.db");
+        Connection::open(&path)?.pragma_update(None, "journal_mode", "WAL")?;
+        let conn = crate::audit_log::writer(&path)?;
+        let mut synced = true;
+        assert_eq!(mode(&conn), 2, "the writer opens with synchronous = FULL");
+        set_sync(&conn, false, &mut synced)?;
+        assert_eq!((mode(&conn), synced), (1, false));
+        set_sync(&conn, false, &mut synced)?;
+        assert_eq!((mode(&conn), synced), (1, false));
+        set_sync(&conn, true, &mut synced)?;
+        assert_eq!((mode(&conn), synced), (2, true));
+        Ok(())
+    }
 }
